@@ -1,0 +1,1 @@
+"""Agent console and supervisor wallboard (FastAPI + websockets)."""

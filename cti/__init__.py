@@ -1,0 +1,1 @@
+"""The CTI service: AMI link, call model, configuration, composition root."""

@@ -1,0 +1,357 @@
+"""Generate a complete, self-contained Asterisk configuration from ours.
+
+`write_asterisk_config(out_dir, settings, config)` writes every file Asterisk
+needs into one directory: `asterisk -C DIR/asterisk.conf -f` runs from it alone,
+as the current user, touching no system file. The dialplan holds the contexts
+the service relies on:
+
+- `cti-inbound`: calls enter here (ANI = caller number, DNIS = the extension);
+  each tenant number hands the call to our IVR over FastAGI.
+- `cti-wait`: the holding context. Callers wait on music on hold; if our
+  service has not refreshed the global heartbeat `CTI_HEARTBEAT` for longer
+  than the queue's `fallback_after_seconds`, the caller falls back to a native
+  `Queue()` with the agents' devices, so nobody is stranded.
+- `cti-connect`: the ACD redirects a waiting caller here to ring one agent;
+  the outcome is reported with a `CtiOfferResult` UserEvent and, unless
+  answered, the caller goes back to waiting.
+- with `simulation=True`, `cti-sim-agent` and `cti-sim-caller`: Local-channel
+  stand-ins for phones, used by the tests and the demo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cti.config import PlatformConfig, TenantConfig
+from cti.settings import Settings
+
+MODULES = (
+    "res_pjproject",
+    "res_sorcery_config",
+    "res_sorcery_memory",
+    "res_sorcery_astdb",
+    "res_pjsip",
+    "res_pjsip_session",
+    "res_pjsip_authenticator_digest",
+    "res_pjsip_endpoint_identifier_user",
+    "res_pjsip_registrar",
+    "res_pjsip_sdp_rtp",
+    "res_pjsip_caller_id",
+    "res_pjsip_dtmf_info",
+    "res_pjsip_refer",
+    "res_pjsip_pubsub",
+    "res_pjsip_nat",
+    "chan_pjsip",
+    "res_rtp_asterisk",
+    "res_timing_timerfd",
+    "res_musiconhold",
+    "res_speech",
+    "res_agi",
+    "res_clioriginate",
+    "pbx_config",
+    "app_dial",
+    "app_queue",
+    "app_playback",
+    "app_userevent",
+    "app_senddtmf",
+    "app_read",
+    "app_verbose",
+    "app_echo",
+    "app_exec",
+    "app_stack",
+    "app_chanspy",
+    "app_mixmonitor",
+    "app_record",
+    "app_sayunixtime",
+    "bridge_simple",
+    "bridge_native_rtp",
+    "bridge_softmix",
+    "bridge_holding",
+    "bridge_builtin_features",
+    "func_callerid",
+    "func_channel",
+    "func_strings",
+    "func_logic",
+    "func_math",
+    "func_global",
+    "func_cut",
+    "func_db",
+    "func_devstate",
+    "func_hangupcause",
+    "codec_ulaw",
+    "codec_alaw",
+    "codec_gsm",
+    "codec_resample",
+    "codec_a_mu",
+    "format_gsm",
+    "format_wav",
+    "format_wav_gsm",
+    "format_pcm",
+    "format_sln",
+    "cdr_csv",
+    "res_manager_devicestate",
+    "app_transfer",
+    "app_blind_transfer",
+)
+
+
+def write_asterisk_config(
+    out_dir: Path, settings: Settings, config: PlatformConfig, *, simulation: bool = False
+) -> list[Path]:
+    """Write every Asterisk file into `out_dir`; returns the files written."""
+    out_dir = Path(out_dir).resolve()
+    for sub in ("run", "log", "spool", "lib", "db", "keys", "log/cdr-csv", "spool/monitor"):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    files = render_asterisk_config(out_dir, settings, config, simulation=simulation)
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def render_asterisk_config(
+    out_dir: Path, settings: Settings, config: PlatformConfig, *, simulation: bool = False
+) -> dict[str, str]:
+    """The files' names and contents, without writing anything."""
+    return {
+        "asterisk.conf": _asterisk_conf(out_dir),
+        "modules.conf": _modules_conf(),
+        "logger.conf": "[general]\n[logfiles]\nmessages => notice,warning,error\n",
+        "manager.conf": _manager_conf(settings),
+        "pjsip.conf": _pjsip_conf(settings, config),
+        "extensions.conf": _extensions_conf(settings, config, simulation),
+        "queues.conf": _queues_conf(settings, config),
+        "musiconhold.conf": "[default]\nmode=files\ndirectory=/usr/share/asterisk/moh\n",
+        "cdr.conf": "[general]\nenable=yes\n[csv]\nusegmtime=yes\nloguniqueid=yes\n",
+        "rtp.conf": "[general]\nrtpstart=20000\nrtpend=30000\n",
+        "ccss.conf": "[general]\n",
+        "cel.conf": "[general]\nenable = no\n",
+        "acl.conf": "",
+        "udptl.conf": "[general]\n",
+        "pjproject.conf": "",
+        "features.conf": "[general]\n",
+        "indications.conf": "[general]\ncountry=us\n[us]\ndescription=United States\n"
+        "ringcadence=2000,4000\ndial=350+440\nbusy=480+620/500,0/500\nring=440+480/2000,0/4000\n",
+    }
+
+
+def native_queue_name(tenant: TenantConfig, queue_id: str) -> str:
+    """Native app_queue name of one of our queues: tenant-prefixed, unique."""
+    return f"{tenant.tenant.id}-{queue_id}"
+
+
+def agent_device(settings: Settings, extension: str) -> str:
+    return settings.agent_device.format(extension=extension)
+
+
+def _asterisk_conf(out: Path) -> str:
+    return f"""[directories]
+astetcdir => {out}
+astmoddir => /usr/lib/asterisk/modules
+astvarlibdir => {out}/lib
+astdbdir => {out}/db
+astkeydir => {out}/keys
+astdatadir => /usr/share/asterisk
+astagidir => /usr/share/asterisk/agi-bin
+astspooldir => {out}/spool
+astrundir => {out}/run
+astlogdir => {out}/log
+astsbindir => /usr/sbin
+
+[options]
+verbose = 0
+debug = 0
+nocolor = yes
+transmit_silence = yes
+documentation_language = en_US
+"""
+
+
+def _modules_conf() -> str:
+    loads = "\n".join(f"load => {name}.so" for name in MODULES)
+    return f"[modules]\nautoload = no\n{loads}\n"
+
+
+def _manager_conf(settings: Settings) -> str:
+    return f"""[general]
+enabled = yes
+port = {settings.ami_port}
+bindaddr = {settings.ami_host}
+timestampevents = yes
+displayconnects = no
+
+[{settings.ami_user}]
+secret = {settings.ami_secret}
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = system,call,agent,user,dtmf,reporting,cdr,dialplan
+write = system,call,agent,user,originate,reporting,command
+writetimeout = 5000
+"""
+
+
+def _pjsip_conf(settings: Settings, config: PlatformConfig) -> str:
+    parts = [
+        f"""[transport-udp]
+type = transport
+protocol = udp
+bind = {settings.sip_host}:{settings.sip_port}
+"""
+    ]
+    for tenant, agent in config.all_agents():
+        ext = agent.extension
+        parts.append(
+            f"""; {tenant.tenant.id}: {agent.name}
+[{ext}]
+type = endpoint
+context = cti-agents
+disallow = all
+allow = ulaw,alaw,gsm
+auth = {ext}
+aors = {ext}
+callerid = "{agent.name}" <{ext}>
+set_var = CTI_TENANT={tenant.tenant.id}
+
+[{ext}]
+type = auth
+auth_type = userpass
+username = {ext}
+password = {settings.sip_password}
+
+[{ext}]
+type = aor
+max_contacts = 1
+remove_existing = yes
+"""
+        )
+    return "\n".join(parts)
+
+
+def _extensions_conf(settings: Settings, config: PlatformConfig, simulation: bool) -> str:
+    agi = f"agi://{settings.agi_host}:{settings.agi_port}"
+    lines = [
+        "[general]",
+        "static = yes",
+        "writeprotect = yes",
+        "clearglobalvars = no",
+        "",
+        "[globals]",
+        "CTI_HEARTBEAT = 0",
+        "",
+        "[cti-inbound]",
+        "; A call enters with ANI = CALLERID(num) and DNIS = EXTEN.",
+    ]
+    for tenant in config.tenants:
+        default_queue = native_queue_name(tenant, tenant.queues[0].id)
+        for number in tenant.tenant.numbers:
+            lines += [
+                f"exten => {number},1,Set(__CTI_TENANT={tenant.tenant.id})",
+                " same => n,Set(__CTI_DNIS=${EXTEN})",
+                " same => n,Set(__CTI_ANI=${CALLERID(num)})",
+                " same => n,Answer()",
+                f" same => n,AGI({agi}/inbound)",
+                f' same => n,GotoIf($["${{CTI_QUEUE}}" = ""]?cti-wait,{default_queue},1)',
+                ' same => n,GotoIf($["${CTI_QUEUE}" = "-"]?done)',
+                " same => n,Goto(cti-wait,${CTI_QUEUE},1)",
+                " same => n(done),Hangup()",
+            ]
+    lines += [
+        "exten => _[0-9*#+a-z].,1,Answer()",
+        " same => n,Playback(ss-noservice)",
+        " same => n,Hangup(1)",
+        "",
+        "[cti-wait]",
+        "; Callers wait here. Falls back to the native queue when our service's",
+        "; heartbeat is older than the queue's bound.",
+    ]
+    for tenant in config.tenants:
+        for queue in tenant.queues:
+            name = native_queue_name(tenant, queue.id)
+            bound = queue.fallback_after_seconds
+            lines += [
+                f"exten => {name},1,Set(__CTI_QUEUE={name})",
+                ' same => n,Set(CTI_WAIT_START=${IF($["${CTI_WAIT_START}" = ""]?${EPOCH}:'
+                "${CTI_WAIT_START})})",
+                " same => n,UserEvent(CtiWaiting,CtiCallId: ${UNIQUEID},CtiQueue: ${EXTEN},"
+                "CtiTenant: ${CTI_TENANT})",
+                f" same => n(loop),GotoIf($[${{EPOCH}} - ${{CTI_WAIT_START}} > {bound} & "
+                f"${{EPOCH}} - 0${{GLOBAL(CTI_HEARTBEAT)}} > {bound}]?fallback)",
+                " same => n,MusicOnHold(default,5)",
+                " same => n,Wait(0.2)",
+                " same => n,Goto(loop)",
+                " same => n(fallback),UserEvent(CtiFallback,CtiCallId: ${UNIQUEID},"
+                "CtiQueue: ${EXTEN})",
+                f" same => n,Queue({name},t)",
+                " same => n,Hangup()",
+            ]
+    lines += ["", "[cti-connect]", "; The ACD redirects a waiting caller here to ring one agent."]
+    for _tenant, agent in config.all_agents():
+        device = agent_device(settings, agent.extension)
+        lines += [
+            f"exten => {agent.extension},1,Set(CTI_RING_TIMEOUT="
+            '${IF($["${CTI_RING_TIMEOUT}" = ""]?15:${CTI_RING_TIMEOUT})})',
+            f" same => n,Dial({device},${{CTI_RING_TIMEOUT}})",
+            " same => n,UserEvent(CtiOfferResult,CtiCallId: ${UNIQUEID},CtiAgent: ${EXTEN},"
+            "CtiDialStatus: ${DIALSTATUS})",
+            ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
+            " same => n,Goto(cti-wait,${CTI_QUEUE},1)",
+            " same => n(done),Hangup()",
+        ]
+    lines += [
+        "",
+        "[cti-agents]",
+        "; Calls placed by agents' phones.",
+        "exten => _X.,1,Dial(PJSIP/${EXTEN},30)",
+        " same => n,Hangup()",
+    ]
+    if simulation:
+        lines += _simulation_contexts()
+    return "\n".join(lines) + "\n"
+
+
+def _simulation_contexts() -> list[str]:
+    return [
+        "",
+        "[cti-sim-agent]",
+        "; Local/<ext>@cti-sim-agent/n stands for an agent's phone. Globals",
+        "; SIM_RING_<ext> (seconds, or 'never') and SIM_TALK_<ext> tune it.",
+        "exten => _X.,1,Set(RING=${GLOBAL(SIM_RING_${EXTEN})})",
+        " same => n,Set(TALK=${GLOBAL(SIM_TALK_${EXTEN})})",
+        ' same => n,GotoIf($["${RING}" = "never"]?never)',
+        ' same => n,Wait(${IF($["${RING}" = ""]?1:${RING})})',
+        " same => n,Answer()",
+        ' same => n,Wait(${IF($["${TALK}" = ""]?5:${TALK})})',
+        " same => n,Hangup()",
+        " same => n(never),Wait(3600)",
+        "",
+        "[cti-sim-caller]",
+        "; The caller's half of an originated Local/<DNIS>@cti-inbound call: presses",
+        "; the digits of the extension (s: none), then holds for SIM_HOLD seconds.",
+        'exten => s,1,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
+        " same => n,Hangup()",
+        "exten => _[0-9*#].,1,Wait(2)",
+        " same => n,SendDTMF(${EXTEN},250)",
+        ' same => n,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
+        " same => n,Hangup()",
+    ]
+
+
+def _queues_conf(settings: Settings, config: PlatformConfig) -> str:
+    parts = ["[general]\npersistentmembers = no\nautofill = yes\nshared_lastcall = yes\n"]
+    for tenant in config.tenants:
+        for queue in tenant.queues:
+            members = [
+                f"member => {agent_device(settings, a.extension)},0,{a.name}"
+                for a in tenant.agents
+                if queue.id in a.queues
+            ]
+            parts.append(
+                f"[{native_queue_name(tenant, queue.id)}]\n"
+                "strategy = leastrecent\n"
+                f"timeout = {queue.ring_timeout_seconds}\n"
+                f"wrapuptime = 0\nservicelevel = {queue.service_level_seconds}\n"
+                "joinempty = yes\nleavewhenempty = no\nringinuse = no\n" + "\n".join(members) + "\n"
+            )
+    return "\n".join(parts)

@@ -1,0 +1,297 @@
+"""What the call center is: tenants, skills, queues, agents, IVR menus.
+
+Loaded from YAML files (one per tenant) under `<config_dir>/tenants/`,
+validated by pydantic models. A bad file stops start-up with a `ConfigError`
+naming the file, the line and what is wrong. How to *reach* things (ports,
+URLs, secrets) is not here: see `cti.settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cti.errors import ConfigError
+
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
+Digits = Annotated[str, Field(pattern=r"^[0-9*#+]{1,32}$")]
+Proficiency = Annotated[int, Field(ge=1, le=5)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tenant(_Model):
+    id: Ident
+    name: str
+    timezone: str = "UTC"
+    numbers: tuple[Digits, ...] = Field(
+        default=(), description="Dialed numbers (DNIS) that belong to this tenant."
+    )
+
+
+class Skill(_Model):
+    id: Ident
+    name: str
+
+
+Policy = Literal["value_aware", "skills_based", "longest_idle", "round_robin"]
+
+
+class Queue(_Model):
+    id: Ident
+    name: str
+    policy: Policy = "value_aware"
+    skills: dict[Ident, Proficiency] = Field(
+        default_factory=dict, description="Skill -> minimum proficiency a call needs."
+    )
+    ring_timeout_seconds: Annotated[int, Field(ge=5, le=120)] = 15
+    wrapup_max_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    service_level_seconds: Annotated[int, Field(ge=1, le=600)] = 20
+    fallback_after_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+
+
+class Agent(_Model):
+    id: Ident
+    name: str
+    extension: Digits
+    skills: dict[Ident, Proficiency] = Field(default_factory=dict)
+    queues: tuple[Ident, ...] = ()
+
+
+class PlayNode(_Model):
+    kind: Literal["play"]
+    prompt: str
+    next: Ident
+
+
+class MenuNode(_Model):
+    kind: Literal["menu"]
+    prompt: str
+    choices: dict[Digits, Ident]
+    timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 5
+    retries: Annotated[int, Field(ge=0, le=9)] = 2
+    fallback: Ident
+
+
+class QueueNode(_Model):
+    kind: Literal["queue"]
+    queue: Ident
+    priority: Annotated[int, Field(ge=0, le=9)] = 0
+
+
+class HangupNode(_Model):
+    kind: Literal["hangup"]
+    prompt: str | None = None
+
+
+IvrNode = Annotated[PlayNode | MenuNode | QueueNode | HangupNode, Field(discriminator="kind")]
+
+
+class Ivr(_Model):
+    start: Ident
+    nodes: dict[Ident, IvrNode]
+
+
+class TenantConfig(_Model):
+    tenant: Tenant
+    skills: tuple[Skill, ...] = ()
+    queues: tuple[Queue, ...]
+    agents: tuple[Agent, ...] = ()
+    ivr: Ivr | None = None
+
+    def queue(self, queue_id: str) -> Queue:
+        for queue in self.queues:
+            if queue.id == queue_id:
+                return queue
+        raise KeyError(queue_id)
+
+
+class PlatformConfig(_Model):
+    tenants: tuple[TenantConfig, ...]
+
+    def tenant(self, tenant_id: str) -> TenantConfig:
+        for tenant in self.tenants:
+            if tenant.tenant.id == tenant_id:
+                return tenant
+        raise KeyError(tenant_id)
+
+    def tenant_for_number(self, dnis: str) -> TenantConfig | None:
+        """The tenant owning a dialed number, or None if no tenant claims it."""
+        for tenant in self.tenants:
+            if dnis in tenant.tenant.numbers:
+                return tenant
+        return None
+
+    def all_agents(self) -> Iterable[tuple[TenantConfig, Agent]]:
+        for tenant in self.tenants:
+            for agent in tenant.agents:
+                yield tenant, agent
+
+
+Loc = tuple[str | int, ...]
+
+
+def load_config(config_dir: Path) -> PlatformConfig:
+    """Load and validate every `tenants/*.yaml` under `config_dir`."""
+    tenant_dir = Path(config_dir) / "tenants"
+    files = sorted(tenant_dir.glob("*.yaml")) + sorted(tenant_dir.glob("*.yml"))
+    if not files:
+        raise ConfigError(tenant_dir, None, "no tenant files (*.yaml) found")
+    tenants = [load_tenant_file(path) for path in files]
+    _check_across_tenants(tenants, files)
+    return PlatformConfig(tenants=tuple(tenants))
+
+
+def load_tenant_file(path: Path) -> TenantConfig:
+    """Parse and validate one tenant file; errors carry the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, line, f"invalid YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(path, 1, "expected a mapping with 'tenant', 'queues', ...")
+    try:
+        config = TenantConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc: Loc = tuple(first["loc"])
+        where = ".".join(str(p) for p in loc) or "(top)"
+        raise ConfigError(path, _line_of(root, loc), f"{where}: {first['msg']}") from exc
+    problems = list(_reference_problems(config))
+    if problems:
+        loc, reason = problems[0]
+        raise ConfigError(path, _line_of(root, loc), reason)
+    return config
+
+
+def _reference_problems(cfg: TenantConfig) -> Iterable[tuple[Loc, str]]:
+    """Cross-references pydantic cannot check field by field."""
+    skills = {s.id for s in cfg.skills}
+    queues = {q.id for q in cfg.queues}
+    yield from _duplicates("skills", [s.id for s in cfg.skills])
+    yield from _duplicates("queues", [q.id for q in cfg.queues])
+    yield from _duplicates("agents", [a.id for a in cfg.agents])
+    yield from _duplicates("agents", [a.extension for a in cfg.agents], key="extension")
+    for i, queue in enumerate(cfg.queues):
+        for skill in queue.skills:
+            if skill not in skills:
+                yield ("queues", i, "skills", skill), f"queue {queue.id!r}: unknown skill {skill!r}"
+    for i, agent in enumerate(cfg.agents):
+        for skill in agent.skills:
+            if skill not in skills:
+                yield ("agents", i, "skills", skill), f"agent {agent.id!r}: unknown skill {skill!r}"
+        for j, queue_id in enumerate(agent.queues):
+            if queue_id not in queues:
+                yield ("agents", i, "queues", j), f"agent {agent.id!r}: unknown queue {queue_id!r}"
+    if cfg.ivr is not None:
+        yield from _ivr_problems(cfg.ivr, queues)
+
+
+def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:
+    nodes = ivr.nodes
+    if ivr.start not in nodes:
+        yield ("ivr", "start"), f"ivr: start node {ivr.start!r} is not defined"
+        return
+    for name, node in nodes.items():
+        for target in _successors(node):
+            if target not in nodes:
+                yield ("ivr", "nodes", name), f"ivr node {name!r}: unknown node {target!r}"
+        if isinstance(node, QueueNode) and node.queue not in queues:
+            yield (
+                ("ivr", "nodes", name, "queue"),
+                f"ivr node {name!r}: unknown queue {node.queue!r}",
+            )
+    reachable = _reachable(ivr.start, nodes)
+    for name in nodes:
+        if name not in reachable:
+            yield ("ivr", "nodes", name), f"ivr node {name!r} is unreachable from {ivr.start!r}"
+
+
+def _successors(node: Any) -> list[str]:
+    if isinstance(node, PlayNode):
+        return [node.next]
+    if isinstance(node, MenuNode):
+        return [*node.choices.values(), node.fallback]
+    return []
+
+
+def _reachable(start: str, nodes: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in nodes:
+            continue
+        seen.add(name)
+        todo.extend(_successors(nodes[name]))
+    return seen
+
+
+def _duplicates(section: str, ids: Sequence[str], key: str = "id") -> Iterable[tuple[Loc, str]]:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            yield (section, i, key), f"{section}: duplicate {key} {ident!r}"
+        seen.add(ident)
+
+
+def _check_across_tenants(tenants: Sequence[TenantConfig], files: Sequence[Path]) -> None:
+    """Tenant ids, dialed numbers and phone extensions are unique installation-wide."""
+    tenant_files: dict[str, Path] = {}
+    numbers: dict[str, str] = {}
+    extensions: dict[str, str] = {}
+    for tenant, path in zip(tenants, files, strict=True):
+        tid = tenant.tenant.id
+        if tid in tenant_files:
+            raise ConfigError(path, None, f"tenant id {tid!r} is also used by {tenant_files[tid]}")
+        tenant_files[tid] = path
+        for number in tenant.tenant.numbers:
+            if number in numbers:
+                raise ConfigError(
+                    path, None, f"number {number} already belongs to {numbers[number]!r}"
+                )
+            numbers[number] = tid
+        for agent in tenant.agents:
+            if agent.extension in extensions:
+                owner = extensions[agent.extension]
+                raise ConfigError(
+                    path, None, f"extension {agent.extension} already used by {owner!r}"
+                )
+            extensions[agent.extension] = tid
+
+
+def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
+    """The 1-based line of the deepest YAML node that `loc` reaches."""
+    if root is None:
+        return None
+    node = root
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if str(key.value) == str(part):
+                return value if not isinstance(value, yaml.ScalarNode) or value.value else key
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None

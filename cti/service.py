@@ -1,0 +1,173 @@
+"""The composition root: `cti serve` wires every part into one asyncio process.
+
+AMI link -> call model (one log line per call event); FastAGI server with the
+IVR's entry script; the MQTT bus; the database engine; the HTTP app with
+`/health`; and the heartbeat that tells the dialplan we are alive (the global
+`CTI_HEARTBEAT`, whose staleness sends waiting callers to the native queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from agent_console.app import create_app
+from cti.agi import AgiServer
+from cti.ami import AmiLink
+from cti.ami_events import AmiEvent, LinkDown, LinkUp
+from cti.bus import Bus
+from cti.calls import CallAnswered, CallArrived, CallChange, CallEnded, CallModel
+from cti.config import PlatformConfig
+from cti.db import create_engine, database_status
+from cti.errors import AsteriskError
+from cti.settings import Settings
+from ivr.agi import inbound_handler
+
+log = logging.getLogger("cti.service")
+
+HEARTBEAT_SECONDS = 5.0
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the service owns Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Service:
+    def __init__(self, settings: Settings, config: PlatformConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.started_at = time.time()
+        self.calls = CallModel()
+        self.ami = AmiLink(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_user,
+            settings.ami_secret,
+            action_timeout=settings.ami_action_timeout,
+            ping_interval=settings.ami_ping_interval,
+            ping_timeout=settings.ami_ping_timeout,
+        )
+        self.ami.subscribe(self._on_ami_event)
+        self.agi = AgiServer(settings.agi_host, settings.agi_port)
+        self.agi.route("inbound", inbound_handler(config))
+        self.bus = Bus(settings.mqtt_url, client_id="cti-service")
+        self.engine = create_engine(settings.database_url)
+        self.app = create_app(self.health)
+        self.call_changes: list[CallChange] = []
+        self._http: _QuietServer | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        """Start every part; the AMI link keeps retrying in the background."""
+        await self.agi.start()
+        await self.bus.start()
+        await self.ami.start()
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_level="warning",
+            lifespan="off",
+        )
+        self._http = _QuietServer(config)
+        self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
+        self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
+        while not self._http.started:
+            if self._tasks[0].done():
+                self._tasks[0].result()
+                raise OSError(f"HTTP server on port {self.settings.http_port} did not start")
+            await asyncio.sleep(0.02)
+        log.info(
+            "cti serving: http://%s:%d/health, FastAGI %s:%d, AMI %s:%d",
+            self.settings.http_host,
+            self.settings.http_port,
+            self.settings.agi_host,
+            self.settings.agi_port,
+            self.settings.ami_host,
+            self.settings.ami_port,
+        )
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
+        for task in self._tasks:
+            if task.get_name() != "http":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.ami.close()
+        await self.agi.close()
+        await self.bus.close()
+        await self.engine.dispose()
+
+    async def health(self) -> dict[str, Any]:
+        database = await database_status(self.engine)
+        ami = "ok" if self.ami.connected else f"down: {self.ami.stats.last_error or 'connecting'}"
+        mqtt = "ok" if self.bus.connected else f"down: {self.bus.last_error or 'connecting'}"
+        parts = {"ami": ami, "database": database, "mqtt": mqtt}
+        return {
+            "status": "ok" if all(v == "ok" for v in parts.values()) else "degraded",
+            **parts,
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+            "live_calls": len(self.calls.calls),
+            "ami_stats": {
+                "connects": self.ami.stats.connects,
+                "events": self.ami.stats.events,
+                "malformed": self.ami.stats.malformed,
+                "unmodelled_events": self.ami.stats.unmodelled_events,
+                "ping_failures": self.ami.stats.ping_failures,
+            },
+            "agi": {"listening": self.agi.listening, "requests": self.agi.stats.requests},
+            "mqtt_dropped": self.bus.dropped,
+        }
+
+    def _on_ami_event(self, event: AmiEvent) -> None:
+        if isinstance(event, LinkUp | LinkDown):
+            log.info("ami %s", "up" if isinstance(event, LinkUp) else f"down: {event.reason}")
+        for change in self.calls.apply(event):
+            self.call_changes.append(change)
+            log.info("%s", describe(change))
+            self.bus.publish(f"cti/calls/{change.call_id}", _change_payload(change))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            if self.ami.connected:
+                try:
+                    await self.ami.action(
+                        "Setvar", Variable="CTI_HEARTBEAT", Value=int(time.time())
+                    )
+                except AsteriskError as exc:
+                    log.warning("heartbeat not delivered: %s", exc)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def describe(change: CallChange) -> str:
+    """One readable log line per call event."""
+    if isinstance(change, CallArrived):
+        return f"call {change.call_id} arrived ani={change.ani or 'anonymous'} dnis={change.dnis}"
+    if isinstance(change, CallAnswered):
+        return f"call {change.call_id} answered"
+    if isinstance(change, CallEnded):
+        return (
+            f"call {change.call_id} ended after {change.duration_seconds:.1f}s"
+            f" ({'answered' if change.answered else 'not answered'})"
+            f" cause={change.cause} {change.cause_text}".rstrip()
+        )
+    return f"call {change.call_id} {type(change).__name__}"
+
+
+def _change_payload(change: CallChange) -> dict[str, Any]:
+    return {"type": type(change).__name__, **dataclasses.asdict(change)}

@@ -1,0 +1,43 @@
+"""Connection settings, from `CTI_*` environment variables or a `.env` file.
+
+What lives here is how to reach things (Asterisk, database, broker, ports);
+what the call center *is* (queues, agents, menus) lives in `cti.config`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting can be given as `CTI_<NAME>` (e.g. `CTI_AMI_PORT=5039`)."""
+
+    model_config = SettingsConfigDict(env_prefix="CTI_", env_file=".env", extra="ignore")
+
+    config_dir: Path = Path("config")
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_user: str = "cti"
+    ami_secret: str = "cti-secret"
+    ami_action_timeout: float = 5.0
+    ami_ping_interval: float = 5.0
+    ami_ping_timeout: float = 3.0
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    sip_password: str = "change-me"
+    agent_device: str = "PJSIP/{extension}"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    database_url: str = "sqlite+aiosqlite:///var/cti.db"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+
+    asterisk_bin: str = "/usr/sbin/asterisk"

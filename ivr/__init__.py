@@ -1,0 +1,1 @@
+"""IVR: menu interpreter (sans-IO) and its FastAGI shell."""

@@ -1,0 +1,1 @@
+"""KPIs: definitions, live aggregates, historical queries, Erlang C."""

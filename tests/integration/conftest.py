@@ -1,0 +1,74 @@
+"""A real Asterisk for the integration tests, started from generated config.
+
+Each stack lives in its own temporary directory on free ports. `asterisk` is
+shared by a whole session (boot costs ~1 s); tests that restart or freeze
+Asterisk take their own from `asterisk_factory`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cti.asterisk_conf import write_asterisk_config
+from cti.asterisk_proc import AsteriskProcess, free_port, free_udp_port
+from cti.config import PlatformConfig
+from cti.settings import Settings
+
+ASTERISK_BIN = "/usr/sbin/asterisk"
+
+
+@dataclass
+class AsteriskStack:
+    settings: Settings
+    process: AsteriskProcess
+    conf_dir: Path
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "ami_port": free_port(),
+        "agi_port": free_port(),
+        "sip_port": free_udp_port(),
+        "http_port": free_port(),
+        "agent_device": "Local/{extension}@cti-sim-agent/n",
+        "ami_ping_interval": 1.0,
+        "ami_ping_timeout": 1.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def _require_asterisk() -> None:
+    if shutil.which(ASTERISK_BIN) is None:
+        pytest.fail(f"{ASTERISK_BIN} missing: run `make setup` (the suite never skips it)")
+
+
+@pytest.fixture(scope="session")
+def asterisk_factory(
+    tmp_path_factory: pytest.TempPathFactory, example_config: PlatformConfig, _require_asterisk: None
+) -> Iterator[Callable[..., AsteriskStack]]:
+    started: list[AsteriskProcess] = []
+
+    def start(**overrides: object) -> AsteriskStack:
+        settings = make_settings(**overrides)
+        conf_dir = tmp_path_factory.mktemp("asterisk")
+        write_asterisk_config(conf_dir, settings, example_config, simulation=True)
+        process = AsteriskProcess(conf_dir, ASTERISK_BIN)
+        started.append(process)
+        process.start()
+        return AsteriskStack(settings, process, conf_dir)
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def asterisk(asterisk_factory: Callable[..., AsteriskStack]) -> AsteriskStack:
+    return asterisk_factory()
