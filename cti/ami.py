@@ -304,6 +304,15 @@ class AmiLink:
                 f"AMI {name}: no answer within {timeout or self.action_timeout:g}s"
             ) from exc
 
+    def replay(self, data: bytes, chunk_size: int = 4096) -> None:
+        """Feed a recorded AMI byte stream through the same framing and parsing
+        as a live socket (for fixtures and benchmarks); events reach subscribers."""
+        protocol = _Protocol()
+        protocol.link = self
+        protocol.connection_made(None)
+        for start in range(0, len(data), chunk_size):
+            protocol.data_received(data[start : start + chunk_size])
+
     # ---- called by the protocol -----------------------------------------
     def record(self, data: bytes) -> None:
         if self._record is not None:

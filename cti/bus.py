@@ -76,7 +76,7 @@ class Bus:
                     await client.publish(status_topic, b"online", qos=1, retain=True)
                     for topic, data in list(self._retained.items()):
                         await client.publish(topic, data, retain=True)
-                    await self._drain(client)
+                    await self._session(client, status_topic)
             except aiomqtt.MqttError as exc:
                 if self.connected or not self.last_error:
                     log.warning("mqtt broker %s:%d unavailable: %s", self.host, self.port, exc)
@@ -84,6 +84,19 @@ class Bus:
             self.connected = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    async def _session(self, client: aiomqtt.Client, status_topic: str) -> None:
+        """Publish until the connection fails; listening is how a loss is noticed."""
+        await client.subscribe(status_topic)
+        tasks = {asyncio.create_task(self._drain(client)), asyncio.create_task(_listen(client))}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         while True:
@@ -93,3 +106,8 @@ class Bus:
                 self._pending.popleft()
             self._wakeup.clear()
             await self._wakeup.wait()
+
+
+async def _listen(client: aiomqtt.Client) -> None:
+    async for _message in client.messages:
+        pass

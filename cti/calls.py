@@ -15,8 +15,10 @@ Definitions:
   (`cti-inbound` by default), else the channel that started the call;
 - ANI is the entry channel's caller number, DNIS the extension it entered at;
 - a call is *answered* when its entry channel first reaches state Up;
-- a call *ends* when every channel it had is hung up; its hangup cause is the
-  entry channel's.
+- a call *ends* when every channel it had is hung up, its origin channel
+  (uniqueid == linkedid) included; its hangup cause is the entry channel's.
+  A channel adopted from a resync that is not in an inbound context carries
+  no DNIS (its extension is a queue or an agent, not the dialed number).
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ class Call:
 
     @property
     def entry(self) -> Channel | None:
-        return self.channels.get(self.entry_uniqueid) or self.channels.get(self.call_id)
+        found = self.channels.get(self.entry_uniqueid) or self.channels.get(self.call_id)
+        return found or next(iter(self.channels.values()), None)
 
     @property
     def ani(self) -> str:
@@ -192,10 +195,17 @@ class CallModel:
         if not call.entry_uniqueid and channel.context in self.inbound_contexts:
             call.entry_uniqueid = channel.uniqueid
 
-    def _after(self, call: Call, time: float, changes: list[CallChange]) -> None:
+    def _after(
+        self, call: Call, time: float, changes: list[CallChange], *, resync: bool = False
+    ) -> None:
         entry = call.entry
         answered = call.answered_at is None and entry is not None and entry.state == STATE_UP
-        ended = bool(call.channels) and not any(c.live for c in call.channels.values())
+        # The origin channel (uniqueid == linkedid) is created first; until its
+        # hangup is seen more channels may still come, unless a resync says so.
+        origin_seen = call.call_id in call.channels or resync
+        ended = (
+            bool(call.channels) and origin_seen and not any(c.live for c in call.channels.values())
+        )
         identified = call.entry_uniqueid != "" and call.ani != ""
         if not call.announced and (identified or answered or ended):
             call.announced = True
@@ -244,7 +254,7 @@ class CallModel:
                         LOST_TEXT,
                     )
             call_changes = []
-            self._after(call, event.time, call_changes)
+            self._after(call, event.time, call_changes, resync=True)
             changes += call_changes
         return changes
 
@@ -255,7 +265,7 @@ class CallModel:
                 uniqueid=snap.uniqueid,
                 name=snap.channel,
                 context=snap.context,
-                exten=snap.exten,
+                exten=snap.exten if snap.context in self.inbound_contexts else "",
                 caller_num=snap.caller_num,
                 created_at=now - snap.duration_seconds,
             )

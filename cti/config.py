@@ -207,9 +207,10 @@ def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:
         yield ("ivr", "start"), f"ivr: start node {ivr.start!r} is not defined"
         return
     for name, node in nodes.items():
-        for target in _successors(node):
+        for where, target in _links(node):
             if target not in nodes:
-                yield ("ivr", "nodes", name), f"ivr node {name!r}: unknown node {target!r}"
+                loc = ("ivr", "nodes", name, *where)
+                yield loc, f"ivr node {name!r}: unknown node {target!r}"
         if isinstance(node, QueueNode) and node.queue not in queues:
             yield (
                 ("ivr", "nodes", name, "queue"),
@@ -221,11 +222,13 @@ def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:
             yield ("ivr", "nodes", name), f"ivr node {name!r} is unreachable from {ivr.start!r}"
 
 
-def _successors(node: Any) -> list[str]:
+def _links(node: Any) -> list[tuple[Loc, str]]:
+    """The nodes a node leads to, each with where in the node it is named."""
     if isinstance(node, PlayNode):
-        return [node.next]
+        return [(("next",), node.next)]
     if isinstance(node, MenuNode):
-        return [*node.choices.values(), node.fallback]
+        choices: list[tuple[Loc, str]] = [(("choices", d), t) for d, t in node.choices.items()]
+        return [*choices, (("fallback",), node.fallback)]
     return []
 
 
@@ -237,7 +240,7 @@ def _reachable(start: str, nodes: dict[str, Any]) -> set[str]:
         if name in seen or name not in nodes:
             continue
         seen.add(name)
-        todo.extend(_successors(nodes[name]))
+        todo.extend(target for _, target in _links(nodes[name]))
     return seen
 
 

@@ -8,6 +8,9 @@ Asterisk take their own from `asterisk_factory`.
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,9 @@ def _require_asterisk() -> None:
 
 @pytest.fixture(scope="session")
 def asterisk_factory(
-    tmp_path_factory: pytest.TempPathFactory, example_config: PlatformConfig, _require_asterisk: None
+    tmp_path_factory: pytest.TempPathFactory,
+    example_config: PlatformConfig,
+    _require_asterisk: None,
 ) -> Iterator[Callable[..., AsteriskStack]]:
     started: list[AsteriskProcess] = []
 
@@ -72,3 +77,46 @@ def asterisk_factory(
 @pytest.fixture(scope="session")
 def asterisk(asterisk_factory: Callable[..., AsteriskStack]) -> AsteriskStack:
     return asterisk_factory()
+
+
+class Mosquitto:
+    """A real Mosquitto broker on a free loopback port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.process = subprocess.Popen(
+            [binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(5)
+            self.process = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    yield broker
+    broker.stop()

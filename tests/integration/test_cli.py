@@ -1,0 +1,155 @@
+"""The `cti` command as a user runs it: config generation, serve, demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cti.asterisk_proc import AsteriskProcess, free_port, free_udp_port
+from tests.integration.conftest import ASTERISK_BIN, AsteriskStack
+
+pytestmark = pytest.mark.asterisk
+ROOT = Path(__file__).resolve().parents[2]
+CTI = [sys.executable, "-m", "cti.cli"]
+
+
+def env(**values: object) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
+    base.update({f"CTI_{k.upper()}": str(v) for k, v in values.items()})
+    return base
+
+
+def test_generated_config_alone_starts_asterisk_and_our_ami_user_logs_in(tmp_path: Path) -> None:
+    ports = {"ami_port": free_port(), "sip_port": free_udp_port()}
+    out = tmp_path / "ast"
+    done = subprocess.run(
+        [*CTI, "asterisk-config", "--out", str(out)],
+        cwd=ROOT,
+        env=env(**ports),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "wrote" in done.stdout and (out / "asterisk.conf").exists()
+    process = AsteriskProcess(out, ASTERISK_BIN)
+    process.start()
+    try:
+        assert "cti-inbound" in process.cli("dialplan show cti-inbound")
+        assert "1001" in process.cli("pjsip show endpoints")
+        login = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import asyncio; from cti.ami import AmiLink\n"
+                f"async def m():\n l=AmiLink('127.0.0.1',{ports['ami_port']},'cti','cti-secret')\n"
+                " await l.start(wait=10); print(await l.action('Ping')); await l.close()\n"
+                "asyncio.run(m())",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        assert "response='Success'" in login.stdout
+    finally:
+        process.stop()
+
+
+def test_broken_config_stops_start_up_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "tenants").mkdir()
+    bad = (
+        (ROOT / "config/tenants/acme.yaml")
+        .read_text()
+        .replace('extension: "1003"', 'extension: "x1003"')
+    )
+    (tmp_path / "tenants/acme.yaml").write_text(bad)
+    done = subprocess.run(
+        [*CTI, "--config-dir", str(tmp_path), "serve"],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    line = next(i for i, t in enumerate(bad.splitlines(), 1) if "x1003" in t)
+    assert f"acme.yaml:{line}: agents.2.extension: String should match pattern" in done.stderr
+
+
+def test_serve_with_a_wrong_secret_exits_with_a_clear_error(asterisk: AsteriskStack) -> None:
+    s = asterisk.settings
+    done = subprocess.run(
+        [*CTI, "serve"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env(
+            ami_port=s.ami_port, ami_secret="wrong", agi_port=free_port(), http_port=free_port()
+        ),
+    )
+    assert done.returncode == 3
+    assert "AMI login refused for user 'cti'" in done.stderr
+
+
+def test_serve_answers_health_and_stops_on_sigterm(asterisk: AsteriskStack, tmp_path) -> None:
+    s = asterisk.settings
+    http_port = free_port()
+    process = subprocess.Popen(
+        [*CTI, "serve"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env(
+            ami_port=s.ami_port,
+            agi_port=free_port(),
+            http_port=http_port,
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db",
+        ),
+    )
+    try:
+        deadline = time.monotonic() + 20
+        body: dict[str, object] = {}
+        while time.monotonic() < deadline and body.get("ami") != "ok":
+            try:
+                body = httpx.get(f"http://127.0.0.1:{http_port}/health").json()
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert body.get("ami") == "ok" and body.get("database") == "ok"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+
+
+def test_demo_places_calls_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    ports = {
+        "ami_port": free_port(),
+        "agi_port": free_port(),
+        "http_port": free_port(),
+        "sip_port": free_udp_port(),
+        "demo_seconds": 16,
+    }
+    done = subprocess.run(
+        [*CTI, "--config-dir", str(ROOT / "config"), "demo", "--calls", "3"],
+        cwd=tmp_path,
+        env=env(**ports),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the service saw 3 call(s) end" in done.stdout
+    assert "stopped Asterisk and the service" in done.stdout
+    conf = str(tmp_path / "var/demo/asterisk/asterisk.conf")
+    leftovers = subprocess.run(["pgrep", "-f", conf], capture_output=True, text=True)
+    assert leftovers.stdout == ""
