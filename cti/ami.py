@@ -458,6 +458,19 @@ class AmiLink:
             protocol.close()
 
 
+def parse_bare(data: bytes) -> int:
+    """panoramisk's parser alone over a recorded stream: the benchmark's baseline.
+
+    Splits on the message separator and builds panoramisk `Message`s, nothing
+    else; returns how many messages it parsed.
+    """
+    count = 0
+    for chunk in data.split(SEPARATOR):
+        if Message.from_line(chunk.decode("utf-8", "replace").strip()) is not None:
+            count += 1
+    return count
+
+
 def _reply(message: Any) -> AmiReply:
     headers = {str(k): (v[0] if isinstance(v, list) and v else str(v)) for k, v in message.items()}
     return AmiReply(
