@@ -147,3 +147,21 @@ def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     link.subscribe(seen.append)
     link.replay((FIXTURES / "ami_three_calls.raw").read_bytes())
     assert seen and link.stats.subscriber_errors == len(seen)
+
+
+async def test_events_stream_yields_typed_events_in_order() -> None:
+    import asyncio
+
+    link = AmiLink("127.0.0.1", 1, "u", "s", clock=lambda: 0.0)
+    stream = link.events()
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    data = (FIXTURES / "ami_three_calls.raw").read_bytes()
+    link.replay(data)
+    received = [await first]
+    expected = replay(data)[1]
+    while len(received) < len(expected):
+        received.append(await anext(stream))
+    assert received == expected
+    await stream.aclose()
+    assert link._subscribers == []
