@@ -153,6 +153,11 @@ _UNKNOWN = ("", "<unknown>")
 IGNORED = frozenset(
     {
         "VarSet",
+        "TestEvent",
+        "HangupRequest",
+        "SoftHangupRequest",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
         "Newexten",
         "NewConnectedLine",
         "NewAccountCode",
