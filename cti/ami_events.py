@@ -8,7 +8,7 @@ header (`timestampevents = yes`) when present, else from the receiving clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,7 +240,8 @@ def normalise(headers: Headers, received_at: float) -> AmiEvent | None:
     builder = _BUILDERS.get(name)
     if builder is None:
         return OtherEvent(time, name, {str(k): text(headers, k) for k in headers})
-    return builder(headers, time)
+    event: AmiEvent = builder(headers, time)
+    return event
 
 
 def _channel(cls: type[ChannelEvent]) -> Any:
@@ -292,7 +293,7 @@ def _user_event(h: Headers, time: float) -> UserEvent:
     return UserEvent(time, name, uniqueid, text(h, "Linkedid") or uniqueid, own)
 
 
-_BUILDERS: dict[str, Any] = {
+_BUILDERS: dict[str, Callable[[Headers, float], AmiEvent]] = {
     "Newchannel": _channel(ChannelCreated),
     "Newstate": _channel(ChannelStateChanged),
     "NewCallerid": _channel(ChannelCallerChanged),

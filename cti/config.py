@@ -287,14 +287,17 @@ def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
         if child is None:
             break
         node = child
-    return node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
+    return line
 
 
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+    found: yaml.Node | None = None
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if str(key.value) == str(part):
-                return value if not isinstance(value, yaml.ScalarNode) or value.value else key
+                # an empty value has no line of its own: point at its key
+                found = value if not isinstance(value, yaml.ScalarNode) or value.value else key
     elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
-    return None
+        found = node.value[part]
+    return found
