@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TypeVar
 
-from acd import matching
+from acd import matching, timers
 from acd.commands import (
     Announce,
     CallFinished,
@@ -43,7 +43,7 @@ from acd.state import (
     agent_next,
     call_next,
 )
-from acd.timers import Timer, TimerKind, Timers
+from acd.timers import Timer, Timers
 
 _V = TypeVar("_V")
 
@@ -145,9 +145,8 @@ class Engine:
         agent.last_offer = offer.offer_id
         self._set_agent(agent, agent_target)
         ring = queue.spec.ring_timeout
-        self._timers.add(
-            now + ring + self._settings.ring_grace_seconds, TimerKind.RING, call, offer.offer_id
-        )
+        safety_net = now + ring + self._settings.ring_grace_seconds
+        self._timers.add(safety_net, timers.RING, call.call_id, call.seq, offer.offer_id)
         if call.callback:
             self._emit(
                 PlaceCallback(
@@ -171,10 +170,10 @@ class Engine:
             self._emit(SetAgentNotReady(agent.agent_id, NO_ANSWER))
         else:
             self._set_ready(agent, idle_since=now)  # to the back of the idle line
-        self._return_to_waiting(offer, now)
+        self._return_to_waiting(offer, now)  # first, so that it goes to someone else if it can
         if rona:
             self._release_sticky(agent, now)
-        elif agent.state is AgentState.READY:
+        else:
             self._dispatch_agent(agent, now)
 
     def _return_to_waiting(self, offer: Offer, now: float) -> None:
@@ -240,7 +239,7 @@ class Engine:
     def _start_wrap_up(self, agent: Agent, until: float | None) -> None:
         agent.wrapup_token += 1
         if until is not None:
-            self._timers.add(until, TimerKind.WRAP_UP, agent, agent.wrapup_token)
+            self._timers.add(until, timers.WRAP_UP, agent.agent_id, agent.wrapup_token)
         self._emit(SetAgentWrapUp(agent.agent_id, until))
 
     def _wrap_up_over(self, agent: Agent, now: float) -> None:
@@ -259,42 +258,51 @@ class Engine:
     # -- timers and endings -------------------------------------------------------------
 
     def _timer_live(self, timer: Timer) -> bool:
-        subject = timer.subject
-        if isinstance(subject, Agent):
-            return subject.state is AgentState.WRAP_UP and subject.wrapup_token == timer.token
-        kind = timer.kind
-        if kind is TimerKind.RING:
-            return subject.offer is not None and subject.offer.offer_id == timer.token
-        if kind is TimerKind.OVERFLOW:
-            return subject.state in _IN_LINE
-        if kind is TimerKind.STICKY:
-            return subject.sticky_agent is not None
-        return subject.state in _ON_THE_LINE  # MAX_WAIT, ANNOUNCE
+        return self._timer_subject(timer) is not None
 
-    def _fire(self, timer: Timer, now: float) -> None:
-        subject = timer.subject
+    def _timer_subject(self, timer: Timer) -> Call | Agent | None:
+        """The call or agent a timer is about, None if the timer no longer applies."""
+        _, _, kind, subject, generation, token = timer
+        if kind == timers.WRAP_UP:
+            agent = self._agents[subject]
+            live = agent.state is AgentState.WRAP_UP and agent.wrapup_token == generation
+            return agent if live else None
+        call = self._calls.get(subject)
+        if call is None or call.seq != generation:
+            return None
+        if kind == timers.RING:
+            live = call.offer is not None and call.offer.offer_id == token
+        elif kind == timers.OVERFLOW:
+            live = call.state in _IN_LINE
+        elif kind == timers.STICKY:
+            live = call.sticky_agent is not None
+        else:  # MAX_WAIT, ANNOUNCE
+            live = call.state in _ON_THE_LINE
+        return call if live else None
+
+    def _fire(self, kind: int, subject: Call | Agent, token: int, now: float) -> None:
         if isinstance(subject, Agent):
             self._wrap_up_over(subject, now)
-        elif timer.kind is TimerKind.RING and subject.offer is not None:
-            self._emit(CancelOffer(subject.call_id, subject.offer.agent.agent_id, timer.token))
+        elif kind == timers.RING and subject.offer is not None:
+            self._emit(CancelOffer(subject.call_id, subject.offer.agent.agent_id, token))
             self._offer_failed(subject.offer, now)
-        elif timer.kind is TimerKind.OVERFLOW:
-            self._overflow(subject, timer.token, now)
-        elif timer.kind is TimerKind.MAX_WAIT:
+        elif kind == timers.OVERFLOW:
+            self._overflow(subject, token, now)
+        elif kind == timers.MAX_WAIT:
             if subject.state is CallState.OFFERED:
                 subject.expired = True  # leaves if this offer fails
             else:
                 self._route_out(subject)
-        elif timer.kind is TimerKind.ANNOUNCE:
+        elif kind == timers.ANNOUNCE:
             self._announce(subject, now)
-        elif timer.kind is TimerKind.STICKY:
+        elif kind == timers.STICKY:
             matching.withdraw(subject)
             self._place(subject, now)
 
     def _overflow(self, call: Call, index: int, now: float) -> None:
         rule = call.queue.spec.overflow[index]
         target = self._queues[rule.to_queue]
-        needs = normalize_needs(target.spec.needs if rule.needs is None else rule.needs)
+        needs = normalize_needs(target.spec.needs if rule.needs is None else tuple(rule.needs))
         lane = matching.lane_for(target, needs)
         if not matching.add_lane(call, lane):
             return
@@ -313,7 +321,7 @@ class Engine:
             queue = call.queue
             wait = estimated_wait(place, queue.handle_times.mean(), queue.staffed)
             self._emit(Announce(call.call_id, place, wait))
-        self._timers.add(now + every, TimerKind.ANNOUNCE, call)
+        self._timers.add(now + every, timers.ANNOUNCE, call.call_id, call.seq)
 
     def _route_out(self, call: Call) -> None:
         max_wait = call.queue.spec.max_wait

@@ -92,6 +92,7 @@ class Call:
         "number",
         "offer",
         "queue",
+        "seq",
         "state",
         "sticky_agent",
     )
@@ -100,6 +101,7 @@ class Call:
         self, call_id: str, seq: int, queue: Queue, virtual_time: float, customer_id: str | None
     ) -> None:
         self.call_id = call_id
+        self.seq = seq  # arrival order; also tells this visit's timers from an older one's
         self.queue = queue
         self.customer_id = customer_id
         self.key: CallKey = (virtual_time, seq)

@@ -17,21 +17,29 @@ from collections import deque
 
 
 class HandleTimes:
-    """The last `window` handle times of a queue, and their mean."""
+    """The last `window` handle times of a queue and their mean, in O(1) per call."""
 
-    __slots__ = ("_default", "_mean", "_times")
+    __slots__ = ("_added", "_default", "_times", "_total", "_window")
 
     def __init__(self, window: int, default: float) -> None:
         self._times: deque[float] = deque(maxlen=window)
+        self._window = window
         self._default = default
-        self._mean = default
+        self._total = 0.0
+        self._added = 0
 
     def add(self, seconds: float) -> None:
-        self._times.append(max(seconds, 0.0))
-        self._mean = sum(self._times) / len(self._times)
+        seconds = max(seconds, 0.0)
+        if len(self._times) == self._window:
+            self._total -= self._times[0]
+        self._times.append(seconds)
+        self._total += seconds
+        self._added += 1
+        if self._added % self._window == 0:
+            self._total = sum(self._times)  # cancels rounding drift over a long day
 
     def mean(self) -> float:
-        return self._mean
+        return self._total / len(self._times) if self._times else self._default
 
 
 def estimated_wait(position: int, mean_handle: float, staffed: int) -> float | None:

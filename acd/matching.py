@@ -8,14 +8,18 @@ suits every agent linked to it, so:
 - a ready agent looks only at the heads of its lanes (and of its own sticky
   list): O(lanes of the agent), and takes the smallest across all of them,
   which is what makes an agent serving several queues fair across them;
-- a waiting call pops the best ready agent of its lanes: O(log agents).
+- a waiting call pops the best ready agent of its lanes: O(log agents),
+  amortised over the stale entries it drops;
+- a call enters or leaves a line by binary search plus a list shift (a
+  memmove of pointers: microseconds even for thousands of callers).
 
 Lanes are created on first use for each (queue, needs) and kept; an agent is
 linked to the lanes of its queues whose needs it meets when it logs in. Heap
 entries of agents who stopped being ready are dropped lazily, and a heap is
 rebuilt when it grows past twice its linked agents. The router keeps the
-invariant that no waiting call suits a ready agent, so each event needs at
-most one look from the side that changed.
+invariant that no call in line suits a ready agent (a call waiting for its
+sticky agent suits that agent alone), so each event needs one look from the
+side that changed, never a scan.
 """
 
 from bisect import bisect_left, insort
@@ -130,10 +134,8 @@ def best_call(agent: Agent) -> tuple[Call, Queue] | None:
     if best is None:
         return None
     call = best[2]
-    for lane in call.lanes:
-        if agent.agent_id in lane.eligible:
-            return call, lane.queue
-    return call, call.queue  # a sticky call: its agent suits its own lane
+    via = next((lane.queue for lane in call.lanes if agent.agent_id in lane.eligible), call.queue)
+    return call, via
 
 
 def admit(call: Call) -> None:

@@ -41,7 +41,8 @@ lets ready agents sit in heaps. The sticky agent of VALUE is handled by the
 router before these ranks apply.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from functools import lru_cache
 
 from acd.errors import RoutingError
 from acd.specs import Policy, QueueSpec, SkillNeed
@@ -49,7 +50,8 @@ from acd.specs import Policy, QueueSpec, SkillNeed
 Needs = tuple[SkillNeed, ...]
 
 
-def normalize_needs(needs: Iterable[SkillNeed]) -> Needs:
+@lru_cache(maxsize=4096)
+def normalize_needs(needs: tuple[SkillNeed, ...]) -> Needs:
     """One need per skill (the highest level asked), sorted by skill: a lane's identity."""
     levels: dict[str, int] = {}
     for need in needs:

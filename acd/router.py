@@ -32,7 +32,7 @@ ignored: a callback conversation ends with `CallEnded`.
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from acd import matching
+from acd import matching, timers
 from acd.commands import CancelOffer, Command, Outcome
 from acd.engine import Engine, agent_to, call_to
 from acd.entities import STAFFED, Agent, Call, Offer
@@ -65,7 +65,6 @@ from acd.state import (
     agent_next,
     call_next,
 )
-from acd.timers import TimerKind
 
 
 class Router(Engine):
@@ -219,21 +218,26 @@ class Router(Engine):
             raise RoutingError(f"call {event.call_id!r} queued to unknown queue {event.queue!r}")
         spec = queue.spec
         virtual_time = virtual_enqueue_time(spec, now, event.tier)
+        needs = normalize_needs(tuple(event.needs) or spec.needs)
         self._seq += 1
         call = Call(event.call_id, self._seq, queue, virtual_time, event.customer_id)
-        call.lanes.append(matching.lane_for(queue, normalize_needs(event.needs or spec.needs)))
+        call.lanes.append(matching.lane_for(queue, needs))
         self._calls[call.call_id] = call
         for index, rule in enumerate(spec.overflow):
-            self._timers.add(now + rule.after_seconds, TimerKind.OVERFLOW, call, index)
+            self._timers.add(
+                now + rule.after_seconds, timers.OVERFLOW, call.call_id, call.seq, index
+            )
         if spec.max_wait is not None:
-            self._timers.add(now + spec.max_wait.after_seconds, TimerKind.MAX_WAIT, call)
+            at = now + spec.max_wait.after_seconds
+            self._timers.add(at, timers.MAX_WAIT, call.call_id, call.seq)
         sticky = self._sticky_agent(call, event)
         if sticky is not None and sticky.state is AgentState.READY:
             self._offer(call, sticky, queue, now)
         elif sticky is not None and spec.sticky_wait_seconds:
             call.sticky_agent = sticky
             matching.admit(call)
-            self._timers.add(now + spec.sticky_wait_seconds, TimerKind.STICKY, call)
+            at = now + spec.sticky_wait_seconds
+            self._timers.add(at, timers.STICKY, call.call_id, call.seq)
         else:
             self._place(call, now)
         if spec.announce_every_seconds is not None:
@@ -262,10 +266,10 @@ class Router(Engine):
 
     def _on_caller_hung_up(self, event: CallerHungUp, now: float) -> None:
         call = self._live_call(event.call_id)
-        if call is None or call.callback:
-            return  # late, or the old channel of a caller who asked for a callback
-        if call_next(call.call_id, call.state, CallTrigger.HANG_UP) is None:
-            return
+        if call is None or call_next(call.call_id, call.state, CallTrigger.HANG_UP) is None:
+            return  # late, or the old channel of a caller waiting for a callback
+        if call.callback:
+            return  # that old channel again: a callback conversation ends with CallEnded
         if call.state is CallState.TALKING:
             self._end_talk(call, now)
         elif call.offer is not None:
@@ -303,9 +307,7 @@ class Router(Engine):
 
     def _on_callback_cancelled(self, event: CallbackCancelled, now: float) -> None:
         call = self._live_call(event.call_id)
-        if call is None:
-            return
-        if call_next(call.call_id, call.state, CallTrigger.CANCEL_CALLBACK) is None:
+        if call is None or call_next(call.call_id, call.state, CallTrigger.CANCEL_CALLBACK) is None:
             return
         offer = call.offer
         if offer is None:
@@ -318,8 +320,9 @@ class Router(Engine):
 
     def _on_clock_tick(self, event: ClockTick, now: float) -> None:
         while (timer := self._timers.pop_due(now)) is not None:
-            if self._timer_live(timer):
-                self._fire(timer, now)
+            subject = self._timer_subject(timer)
+            if subject is not None:
+                self._fire(timer[2], subject, timer[5], now)
 
     # -- reading events ------------------------------------------------------------
 

@@ -98,6 +98,15 @@ def test_handle_times_are_a_rolling_mean_over_a_window() -> None:
     times.add(80)
     times.add(100)
     assert times.mean() == 90.0
+    times.add(-5)  # a clock quirk never makes a negative handle time
+    assert times.mean() == 50.0
+
+
+def test_the_rolling_mean_stays_exact_over_many_calls() -> None:
+    times = HandleTimes(window=3, default=0.0)
+    for seconds in [0.1, 0.2, 0.7] * 10_000 + [1.0, 2.0, 3.0]:
+        times.add(seconds)
+    assert times.mean() == 2.0
 
 
 @pytest.mark.parametrize(("window", "expected"), [(1, 10.0), (50, 30.0)])

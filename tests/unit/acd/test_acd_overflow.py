@@ -112,6 +112,12 @@ def test_an_answered_call_does_not_overflow() -> None:
     assert router.next_deadline() is None
 
 
+def test_an_overflow_that_adds_nobody_new_says_nothing() -> None:
+    router = Router([QueueSpec("sales", overflow=(OverflowRule(10, "sales"),))])
+    router.handle(CallQueued("c1", "sales"), 0)
+    assert router.handle(ClockTick(), 10) == []
+
+
 def with_max_wait() -> Router:
     return Router([QueueSpec("sales", max_wait=MaxWait(60, VOICEMAIL))], [agent("ann", "sales")])
 

@@ -195,12 +195,12 @@ def test_any_agent_ready_request_is_idempotent() -> None:
 
 
 def test_needs_are_merged_per_skill_and_sorted() -> None:
-    needs = [SkillNeed("tech", 1), SkillNeed("french", 2), SkillNeed("tech", 3)]
+    needs = (SkillNeed("tech", 1), SkillNeed("french", 2), SkillNeed("tech", 3))
     assert normalize_needs(needs) == (SkillNeed("french", 2), SkillNeed("tech", 3))
 
 
 def test_meeting_needs_and_proficiency() -> None:
-    needs = normalize_needs([SkillNeed("tech", 2), SkillNeed("french")])
+    needs = normalize_needs((SkillNeed("tech", 2), SkillNeed("french")))
     assert meets({"tech": 2, "french": 1, "sales": 5}, needs)
     assert not meets({"tech": 1, "french": 5}, needs)
     assert not meets({"tech": 5}, needs)
@@ -216,7 +216,7 @@ def test_virtual_enqueue_time_is_the_arrival_minus_a_capped_bonus() -> None:
 
 
 def test_agent_rank_per_policy() -> None:
-    needs = normalize_needs([SkillNeed("tech")])
+    needs = normalize_needs((SkillNeed("tech"),))
     skills = {"tech": 4}
     assert agent_rank(Policy.EVEN, skills, needs, 12.0, 7) == (12.0, 0.0)
     assert agent_rank(Policy.ROUND_ROBIN, skills, needs, 12.0, 7) == (7.0, 0.0)

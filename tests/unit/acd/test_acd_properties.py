@@ -18,9 +18,9 @@ model's. The rich machine adds overflow, the maximum wait and sticky agents.
 """
 
 import sys
-from dataclasses import dataclass, field
 
 import pytest
+from acd_model import IGNORED, ILLEGAL, IN_LINE, A, Model, ModelAgent, ModelCall, S, agent_rule
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,51 +38,41 @@ from acd import (
     AgentReady,
     AgentSpec,
     AgentState,
-    Announce,
     CallbackCancelled,
     CallbackRequested,
     CallEnded,
     CallerHungUp,
-    CallFinished,
     CallQueued,
     CallState,
-    CancelOffer,
     ClockTick,
     Command,
     Event,
     IllegalTransition,
     MaxWait,
     OfferAnswered,
-    OfferCall,
     OfferNotAnswered,
-    Outcome,
-    OverflowCall,
     OverflowRule,
-    PlaceCallback,
     Policy,
     QueueSpec,
-    ReturnToWaiting,
-    RouteOut,
     Router,
     RouteTarget,
-    SetAgentNotReady,
-    SetAgentReady,
-    SetAgentWrapUp,
     SkillNeed,
     TargetKind,
     WrapUpDone,
     WrapUpExtended,
 )
-from acd.policies import meets, normalize_needs
+from acd.policies import normalize_needs
 
 AGENTS = {
-    "a0": ({"tech": 1}, ("sales", "support", "rr")),
+    "a0": ({"tech": 1}, ("sales", "support", "express")),
     "a1": ({"tech": 3, "french": 1}, ("support", "tech")),
     "a2": ({"tech": 2}, ("sales", "tech")),
     "a3": ({"tech": 5, "french": 2}, ("tech",)),
-    "a4": ({}, ("sales", "rr")),
+    "a4": ({}, ("sales", "express")),
 }
 NEEDS = [
+    (),
+    (),
     (),
     (SkillNeed("french"),),
     (SkillNeed("tech", 3),),
@@ -90,75 +80,6 @@ NEEDS = [
 ]
 STEPS = [0.0, 0.5, 1.0, 5.0, 12.0, 21.0, 45.0]
 ACTIONS = ["login", "ready", "not_ready", "logout", "done", "extend"]
-S, A = CallState, AgentState
-IN_LINE = {S.WAITING, S.CALLBACK_WAITING}
-IGNORED, ILLEGAL = "ignored", "illegal"
-
-
-def agent_rule(action: str, state: AgentState) -> AgentState | str:
-    """The agent requests, in plain words: new state, IGNORED, or ILLEGAL."""
-    if action == "login":
-        return A.NOT_READY if state is A.LOGGED_OUT else ILLEGAL
-    if action == "ready":
-        if state is A.READY:
-            return IGNORED
-        return A.READY if state in (A.NOT_READY, A.WRAP_UP) else ILLEGAL
-    if action == "not_ready":
-        return A.NOT_READY if state in (A.READY, A.NOT_READY, A.WRAP_UP) else ILLEGAL
-    if action == "logout":
-        if state is A.LOGGED_OUT:
-            return IGNORED
-        return ILLEGAL if state is A.ON_CALL else A.LOGGED_OUT
-    if action == "done":
-        return A.READY if state is A.WRAP_UP else IGNORED
-    return A.WRAP_UP if state is A.WRAP_UP else IGNORED  # extend
-
-
-@dataclass
-class ModelCall:
-    queue: str
-    key: tuple[float, int]
-    enqueued: float
-    customer: str | None
-    lanes: list[tuple[str, tuple[SkillNeed, ...]]]
-    status: CallState = S.WAITING
-    callback: bool = False
-    agent: str | None = None
-
-
-@dataclass
-class ModelAgent:
-    skills: dict[str, int]
-    queues: tuple[str, ...]
-    state: AgentState = A.LOGGED_OUT
-    offer: str | None = None
-    talking: str | None = None
-
-
-@dataclass
-class Model:
-    specs: dict[str, QueueSpec]
-    agents: dict[str, ModelAgent]
-    calls: dict[str, ModelCall] = field(default_factory=dict)
-    offers: dict[str, str] = field(default_factory=dict)  # call -> agent
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-
-    def eligible(self, agent_id: str, call: ModelCall) -> bool:
-        agent = self.agents[agent_id]
-        return any(q in agent.queues and meets(agent.skills, n) for q, n in call.lanes)
-
-    def rank(self, call: ModelCall) -> int:
-        return 1 + sum(
-            1
-            for other in self.calls.values()
-            if other.queue == call.queue and other.status in IN_LINE and other.key < call.key
-        )
-
-    def clear_offer(self, call_id: str) -> None:
-        agent = self.agents[self.offers.pop(call_id)]
-        agent.offer = None
-        if agent.state is A.RESERVED:
-            agent.state = A.READY
 
 
 class RouterMachine(RuleBasedStateMachine):
@@ -182,7 +103,7 @@ class RouterMachine(RuleBasedStateMachine):
             wrapup_seconds=None,
             rona_after_misses=None,
         ),
-        QueueSpec("rr", policy=Policy.ROUND_ROBIN, wrapup_seconds=3),
+        QueueSpec("express", policy=Policy.ROUND_ROBIN, wrapup_seconds=3),
     )
     CHECK_ORDER = True
 
@@ -193,18 +114,18 @@ class RouterMachine(RuleBasedStateMachine):
         self.model = Model(
             {spec.name: spec for spec in self.QUEUES},
             {a: ModelAgent(dict(s), q) for a, (s, q) in AGENTS.items()},
+            check_order=self.CHECK_ORDER,
         )
         self.now = 0.0
         self.last_tick = 0.0
         self.count = 0
-        self.bound = max(s.ageing_bound_seconds for s in self.QUEUES if s.policy is Policy.VALUE)
 
     # -- sending --------------------------------------------------------------------
 
     def send(self, event: Event) -> list[Command]:
         commands = self.router.handle(event, self.now)
         for command in commands:
-            self.apply(command)
+            self.model.apply(command)
         return commands
 
     def refused(self, event: Event) -> None:
@@ -248,14 +169,21 @@ class RouterMachine(RuleBasedStateMachine):
         self.after_tick()
 
     @rule(
-        queue=st.sampled_from(["sales", "support", "tech", "rr"]),
+        queue=st.sampled_from(["sales", "support", "tech", "express"]),
         tier=st.integers(0, 4),
         needs=st.sampled_from(NEEDS),
         customer=st.sampled_from([None, "k1", "k2"]),
+        last_agent=st.sampled_from([None, None, "a0", "a2", "a4"]),
         dt=st.sampled_from(STEPS[:4]),
     )
     def queue_call(
-        self, queue: str, tier: int, needs: tuple[SkillNeed, ...], customer: str | None, dt: float
+        self,
+        queue: str,
+        tier: int,
+        needs: tuple[SkillNeed, ...],
+        customer: str | None,
+        last_agent: str | None,
+        dt: float,
     ) -> None:
         self.now += dt
         self.count += 1
@@ -267,7 +195,7 @@ class RouterMachine(RuleBasedStateMachine):
         self.model.calls[call_id] = ModelCall(
             queue, (virtual, self.count), self.now, customer, [lane]
         )
-        self.send(CallQueued(call_id, queue, needs, tier, customer))
+        self.send(CallQueued(call_id, queue, needs, tier, customer, last_agent))
 
     @precondition(lambda self: self.agents_in(A.LOGGED_OUT, A.NOT_READY, A.WRAP_UP))
     @rule(data=st.data(), done=st.booleans())
@@ -384,88 +312,6 @@ class RouterMachine(RuleBasedStateMachine):
         else:
             self.refused(CallbackCancelled(call_id))
 
-    # -- the model reads the commands -----------------------------------------------
-
-    def apply(self, command: Command) -> None:
-        model = self.model
-        if isinstance(command, OfferCall | PlaceCallback):
-            self.check_offer(command.call_id, command.agent_id)
-            call, agent = model.calls[command.call_id], model.agents[command.agent_id]
-            assert isinstance(command, PlaceCallback) == call.callback
-            call.status = S.CALLBACK_OFFERED if call.callback else S.OFFERED
-            agent.state, agent.offer = A.RESERVED, command.call_id
-            model.offers[command.call_id] = command.agent_id
-        elif isinstance(command, CancelOffer):
-            assert model.offers.get(command.call_id) == command.agent_id
-            model.clear_offer(command.call_id)
-        elif isinstance(command, ReturnToWaiting):
-            call = model.calls[command.call_id]
-            assert call.status in (S.OFFERED, S.CALLBACK_OFFERED)
-            if command.call_id in model.offers:
-                model.clear_offer(command.call_id)
-            call.status = S.CALLBACK_WAITING if call.callback else S.WAITING
-        elif isinstance(command, SetAgentNotReady):  # RONA, maybe after CancelOffer released it
-            assert model.agents[command.agent_id].state in (A.RESERVED, A.READY)
-            model.agents[command.agent_id].state = A.NOT_READY
-        elif isinstance(command, SetAgentReady):
-            assert model.agents[command.agent_id].state is A.WRAP_UP
-            model.agents[command.agent_id].state = A.READY
-        elif isinstance(command, SetAgentWrapUp):
-            assert model.agents[command.agent_id].state is A.WRAP_UP
-        elif isinstance(command, CallFinished):
-            self.finish(command.call_id, command.outcome)
-        elif isinstance(command, Announce):
-            call = model.calls[command.call_id]
-            assert call.status is S.WAITING
-            assert command.position == model.rank(call)
-        elif isinstance(command, OverflowCall):
-            call = model.calls[command.call_id]
-            rule = next(
-                r for r in model.specs[call.queue].overflow if r.to_queue == command.to_queue
-            )
-            needs = model.specs[rule.to_queue].needs if rule.needs is None else rule.needs
-            call.lanes.append((rule.to_queue, normalize_needs(needs)))
-        else:
-            assert isinstance(command, RouteOut)
-            assert model.calls[command.call_id].status is S.WAITING
-
-    def check_offer(self, call_id: str, agent_id: str) -> None:
-        model = self.model
-        call, agent = model.calls[call_id], model.agents[agent_id]
-        assert call_id not in model.offers, "a call is offered to one agent at a time"
-        assert call.status in IN_LINE
-        assert agent.state is A.READY, "offers go to ready agents only"
-        assert agent.offer is None and agent.talking is None, "one call or offer per agent"
-        assert model.eligible(agent_id, call)
-        rivals = [
-            other
-            for other in model.calls.values()
-            if other.status in IN_LINE and other is not call and model.eligible(agent_id, other)
-        ]
-        if self.CHECK_ORDER:
-            assert all(call.key < other.key for other in rivals), "best call first"
-        assert all(other.enqueued + self.bound >= call.enqueued for other in rivals), "ageing"
-
-    def finish(self, call_id: str, outcome: Outcome) -> None:
-        model = self.model
-        assert call_id not in model.outcomes, "exactly one outcome per call"
-        model.outcomes[call_id] = outcome
-        call = model.calls[call_id]
-        expected = {
-            S.WAITING: {Outcome.ABANDONED, Outcome.ROUTED_OUT},
-            S.OFFERED: {Outcome.ABANDONED},
-            S.CALLBACK_WAITING: {Outcome.CALLBACK_CANCELLED},
-            S.CALLBACK_OFFERED: {Outcome.CALLBACK_CANCELLED},
-            S.TALKING: {Outcome.CALLED_BACK if call.callback else Outcome.ANSWERED},
-        }[call.status]
-        assert outcome in expected
-        assert call_id not in model.offers
-        if call.status is S.TALKING:
-            assert call.agent is not None
-            agent = model.agents[call.agent]
-            agent.state, agent.talking = A.WRAP_UP, None
-        call.status = S.FINISHED
-
     def after_tick(self) -> None:
         """Hook for checks that hold right after the deadlines fired."""
 
@@ -538,14 +384,15 @@ class RichRouterMachine(RouterMachine):
             wrapup_seconds=None,
             rona_after_misses=None,
         ),
-        QueueSpec("rr", policy=Policy.ROUND_ROBIN, sticky_wait_seconds=0, wrapup_seconds=3),
+        QueueSpec("express", sticky_wait_seconds=0, wrapup_seconds=3),
     )
     CHECK_ORDER = False  # sticky waits make a call eligible for one agent only, for a while
 
     def exempt(self, call: ModelCall) -> bool:
         spec = self.model.specs[call.queue]
-        sticky = spec.sticky_wait_seconds if spec.policy is Policy.VALUE else None
-        return sticky is not None and call.enqueued + sticky > self.last_tick
+        if spec.policy is not Policy.VALUE or not spec.sticky_wait_seconds:
+            return False
+        return call.enqueued + spec.sticky_wait_seconds > self.last_tick  # may wait for its agent
 
     def after_tick(self) -> None:
         for call in self.model.calls.values():

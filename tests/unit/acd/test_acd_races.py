@@ -19,6 +19,8 @@ from acd import (
     OfferCall,
     OfferNotAnswered,
     Outcome,
+    OverflowCall,
+    OverflowRule,
     Policy,
     QueueSpec,
     Router,
@@ -179,3 +181,17 @@ def test_finished_calls_are_remembered_for_a_bounded_number_of_calls() -> None:
     assert router.handle(CallerHungUp("c1"), 5) == []
     with pytest.raises(RoutingError, match="unknown call 'c0': never queued, or finished long"):
         router.handle(CallerHungUp("c0"), 5)
+
+
+def test_timers_of_a_forgotten_visit_never_touch_a_new_call_with_the_same_id() -> None:
+    router = Router(
+        [QueueSpec("sales", overflow=(OverflowRule(30, "support"),)), QueueSpec("support")],
+        settings=RouterSettings(finished_call_memory=1),
+    )
+    router.handle(CallQueued("c1", "sales"), 0)
+    router.handle(CallerHungUp("c1"), 1)
+    router.handle(CallQueued("c2", "sales"), 2)
+    router.handle(CallerHungUp("c2"), 3)  # c1 is forgotten now
+    router.handle(CallQueued("c1", "sales"), 10)  # a new visit under the old id
+    assert router.handle(ClockTick(), 30) == []  # the first visit's overflow
+    assert router.handle(ClockTick(), 40) == [OverflowCall("c1", "support")]

@@ -1,5 +1,6 @@
 """Wrap-up: after-call work up to the queue's maximum, extended on request."""
 
+import pytest
 from acd_story import agent, answer, offers, ready
 
 from acd import (
@@ -17,6 +18,7 @@ from acd import (
     Policy,
     QueueSpec,
     Router,
+    RoutingError,
     SetAgentReady,
     SetAgentWrapUp,
     WrapUpDone,
@@ -85,6 +87,14 @@ def test_unlimited_extra_time_keeps_the_agent_in_wrap_up_until_done() -> None:
     assert router.handle(ClockTick(), 1000) == []
     assert router.agent_state("ann") is AgentState.WRAP_UP
     assert offers(router.handle(WrapUpDone("ann"), 1001)) == [("c2", "ann")]
+
+
+def test_more_time_must_be_some_time() -> None:
+    router = talking_router()
+    router.handle(CallEnded("c1"), 10)
+    with pytest.raises(RoutingError, match="'ann': wrap-up extension must be > 0 s"):
+        router.handle(WrapUpExtended("ann", 0), 11)
+    assert router.next_deadline() == 40.0
 
 
 def test_a_queue_without_wrap_up_makes_the_agent_ready_at_once() -> None:
