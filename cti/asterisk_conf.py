@@ -100,7 +100,17 @@ def write_asterisk_config(
 ) -> list[Path]:
     """Write every Asterisk file into `out_dir`; returns the files written."""
     out_dir = Path(out_dir).resolve()
-    for sub in ("run", "log", "spool", "lib", "db", "keys", "log/cdr-csv", "spool/monitor"):
+    for sub in (
+        "run",
+        "log",
+        "spool",
+        "lib",
+        "db",
+        "keys",
+        "log/cdr-csv",
+        "spool/monitor",
+        "spool/voicemail",
+    ):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
     files = render_asterisk_config(out_dir, settings, config, simulation=simulation)
     written = []
@@ -121,7 +131,7 @@ def render_asterisk_config(
         "logger.conf": "[general]\n[logfiles]\nmessages => notice,warning,error\n",
         "manager.conf": _manager_conf(settings),
         "pjsip.conf": _pjsip_conf(settings, config),
-        "extensions.conf": _extensions_conf(settings, config, simulation),
+        "extensions.conf": _extensions_conf(settings, config, simulation, out_dir),
         "queues.conf": _queues_conf(settings, config),
         "musiconhold.conf": "[default]\nmode=files\ndirectory=/usr/share/asterisk/moh\n",
         "cdr.conf": "[general]\nenable=yes\n[csv]\nusegmtime=yes\nloguniqueid=yes\n",
@@ -229,7 +239,39 @@ remove_existing = yes
     return "\n".join(parts)
 
 
-def _extensions_conf(settings: Settings, config: PlatformConfig, simulation: bool) -> str:
+def _callback_and_route_out(settings: Settings, out_dir: Path) -> list[str]:
+    outbound = settings.outbound_device.format(number="${EXTEN}")
+    voicemail = f"{out_dir}/spool/voicemail"
+    return [
+        "",
+        "[cti-callback]",
+        "; An originated agent leg lands here once the agent answers; the extension",
+        "; is the customer's number.",
+        "exten => _[0-9+*#].,1,UserEvent(CtiCallbackAnswered,CtiCallId: ${CTI_CALL_ID},"
+        "CtiOfferId: ${CTI_OFFER_ID})",
+        f" same => n,Dial({outbound},60)",
+        " same => n,UserEvent(CtiCallbackResult,CtiCallId: ${CTI_CALL_ID},"
+        "CtiDialStatus: ${DIALSTATUS})",
+        " same => n,Hangup()",
+        "",
+        "[cti-route-out]",
+        "; A caller leaves the queue (maximum wait, or a callback request).",
+        "exten => voicemail,1,Playback(vm-intro)",
+        " same => n,UserEvent(CtiVoicemail,CtiCallId: ${UNIQUEID},CtiBox: ${CTI_DESTINATION},"
+        f"CtiFile: {voicemail}/${{CTI_DESTINATION}}-${{UNIQUEID}}.wav)",
+        f" same => n,Record({voicemail}/${{CTI_DESTINATION}}-${{UNIQUEID}}.wav,3,120,k)",
+        " same => n,Hangup()",
+        "exten => callback,1,Playback(queue-thankyou)",
+        " same => n,Playback(vm-goodbye)",
+        " same => n,Hangup()",
+        "exten => number,1,Dial(Local/${CTI_DESTINATION}@cti-inbound,60)",
+        " same => n,Hangup()",
+    ]
+
+
+def _extensions_conf(
+    settings: Settings, config: PlatformConfig, simulation: bool, out_dir: Path
+) -> str:
     agi = f"agi://{settings.agi_host}:{settings.agi_port}"
     lines = [
         "[general]",
@@ -275,7 +317,7 @@ def _extensions_conf(settings: Settings, config: PlatformConfig, simulation: boo
                 ' same => n,Set(CTI_WAIT_START=${IF($["${CTI_WAIT_START}" = ""]?${EPOCH}:'
                 "${CTI_WAIT_START})})",
                 " same => n,UserEvent(CtiWaiting,CtiCallId: ${UNIQUEID},CtiQueue: ${EXTEN},"
-                "CtiTenant: ${CTI_TENANT})",
+                "CtiTenant: ${CTI_TENANT},CtiTier: ${CTI_TIER},CtiCustomer: ${CTI_CUSTOMER})",
                 f" same => n(loop),GotoIf($[${{EPOCH}} - ${{CTI_WAIT_START}} > {bound} & "
                 f"${{EPOCH}} - 0${{GLOBAL(CTI_HEARTBEAT)}} > {bound}]?fallback)",
                 " same => n,MusicOnHold(default,5)",
@@ -294,11 +336,12 @@ def _extensions_conf(settings: Settings, config: PlatformConfig, simulation: boo
             '${IF($["${CTI_RING_TIMEOUT}" = ""]?15:${CTI_RING_TIMEOUT})})',
             f" same => n,Dial({device},${{CTI_RING_TIMEOUT}})",
             " same => n,UserEvent(CtiOfferResult,CtiCallId: ${UNIQUEID},CtiAgent: ${EXTEN},"
-            "CtiDialStatus: ${DIALSTATUS})",
+            "CtiOfferId: ${CTI_OFFER_ID},CtiDialStatus: ${DIALSTATUS})",
             ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
             " same => n,Goto(cti-wait,${CTI_QUEUE},1)",
             " same => n(done),Hangup()",
         ]
+    lines += _callback_and_route_out(settings, out_dir)
     lines += [
         "",
         "[cti-agents]",

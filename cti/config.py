@@ -43,6 +43,21 @@ class Skill(_Model):
 Policy = Literal["value_aware", "skills_based", "longest_idle", "round_robin"]
 
 
+class Overflow(_Model):
+    after_seconds: Annotated[int, Field(ge=0, le=86400)]
+    to_queue: Ident
+
+
+class RouteOutTarget(_Model):
+    kind: Literal["voicemail", "callback", "number"]
+    destination: str = ""
+
+
+class MaxWaitRule(_Model):
+    after_seconds: Annotated[int, Field(ge=1, le=86400)]
+    target: RouteOutTarget
+
+
 class Queue(_Model):
     id: Ident
     name: str
@@ -54,6 +69,11 @@ class Queue(_Model):
     wrapup_max_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
     service_level_seconds: Annotated[int, Field(ge=1, le=600)] = 20
     fallback_after_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+    rona_after_misses: Annotated[int, Field(ge=1, le=10)] | None = 1
+    announce_every_seconds: Annotated[int, Field(ge=10, le=600)] | None = 30
+    sticky_wait_seconds: Annotated[int, Field(ge=0, le=600)] | None = 30
+    overflow: tuple[Overflow, ...] = ()
+    max_wait: MaxWaitRule | None = None
 
 
 class Agent(_Model):
@@ -190,6 +210,10 @@ def _reference_problems(cfg: TenantConfig) -> Iterable[tuple[Loc, str]]:
         for skill in queue.skills:
             if skill not in skills:
                 yield ("queues", i, "skills", skill), f"queue {queue.id!r}: unknown skill {skill!r}"
+        for j, rule in enumerate(queue.overflow):
+            if rule.to_queue not in queues:
+                loc = ("queues", i, "overflow", j, "to_queue")
+                yield loc, f"queue {queue.id!r}: overflow to unknown queue {rule.to_queue!r}"
     for i, agent in enumerate(cfg.agents):
         for skill in agent.skills:
             if skill not in skills:

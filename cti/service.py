@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from acd.runner import AcdRunner
 from agent_console.app import create_app
 from cti.agi import AgiServer
 from cti.ami import AmiLink
@@ -32,7 +33,7 @@ from ivr.agi import inbound_handler
 
 log = logging.getLogger("cti.service")
 
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
 
 
 class _QuietServer(uvicorn.Server):
@@ -64,6 +65,7 @@ class Service:
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
         self.engine = create_engine(settings.database_url)
         self.app = create_app(self.health)
+        self.acd = {t.tenant.id: AcdRunner(t, self.ami, settings) for t in config.tenants}
         self.call_changes: list[CallChange] = []
         self._http: _QuietServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -72,6 +74,8 @@ class Service:
         """Start every part; the AMI link keeps retrying in the background."""
         await self.agi.start()
         await self.bus.start()
+        for runner in self.acd.values():
+            runner.start()
         await self.ami.start()
         config = uvicorn.Config(
             self.app,
@@ -108,6 +112,8 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for runner in self.acd.values():
+            await runner.close()
         await self.ami.close()
         await self.agi.close()
         await self.bus.close()

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     sip_port: int = 5060
     sip_password: str = "change-me"
     agent_device: str = "PJSIP/{extension}"
+    outbound_device: str = "PJSIP/{number}@trunk"
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080

@@ -39,6 +39,7 @@ def make_settings(**overrides: object) -> Settings:
         "sip_port": free_udp_port(),
         "http_port": free_port(),
         "agent_device": "Local/{extension}@cti-sim-agent/n",
+        "outbound_device": "Local/{number}@cti-sim-agent/n",
         "ami_ping_interval": 1.0,
         "ami_ping_timeout": 1.0,
     }
@@ -60,10 +61,10 @@ def asterisk_factory(
 ) -> Iterator[Callable[..., AsteriskStack]]:
     started: list[AsteriskProcess] = []
 
-    def start(**overrides: object) -> AsteriskStack:
+    def start(config: PlatformConfig | None = None, **overrides: object) -> AsteriskStack:
         settings = make_settings(**overrides)
         conf_dir = tmp_path_factory.mktemp("asterisk")
-        write_asterisk_config(conf_dir, settings, example_config, simulation=True)
+        write_asterisk_config(conf_dir, settings, config or example_config, simulation=True)
         process = AsteriskProcess(conf_dir, ASTERISK_BIN)
         started.append(process)
         process.start()

@@ -1,0 +1,267 @@
+"""The ACD on a real Asterisk: callers and agents as Local channels.
+
+Agents' phones are `Local/<ext>@cti-sim-agent/n`: they answer after
+`SIM_RING_<ext>` seconds ('never' for no answer) and talk `SIM_TALK_<ext>`
+seconds. Callers are originated into `cti-inbound` and hold `SIM_HOLD` seconds
+unless an agent takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acd import OfferCall, Outcome, PlaceCallback, SetAgentNotReady
+from acd.runner import AcdRunner
+from cti.ami import AmiLink
+from cti.ami_events import AmiEvent, OtherEvent, UserEvent
+from cti.config import PlatformConfig, TenantConfig
+from cti.service import Service
+from tests.integration.conftest import AsteriskStack
+
+pytestmark = pytest.mark.asterisk
+
+
+def fast_config(example: PlatformConfig, **queue_changes: Any) -> PlatformConfig:
+    """The example with short timers so the stories run in seconds."""
+    tenant = example.tenants[0]
+    base = {"ring_timeout_seconds": 5, "wrapup_max_seconds": 2, "announce_every_seconds": None}
+    data = tenant.model_dump()
+    data["queues"] = [{**q, **base, **queue_changes.get(q["id"], {})} for q in data["queues"]]
+    return PlatformConfig(tenants=(TenantConfig.model_validate(data),))
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+class Center:
+    """A service on its own Asterisk, with helpers to place calls and tune phones."""
+
+    def __init__(self, stack: AsteriskStack, service: Service) -> None:
+        self.stack = stack
+        self.service = service
+        self.acd: AcdRunner = service.acd["acme"]
+        self.calls = 0
+
+    async def phone(self, extension: str, ring: str = "1", talk: str = "2") -> None:
+        await self.service.ami.action("Setvar", Variable=f"SIM_RING_{extension}", Value=ring)
+        await self.service.ami.action("Setvar", Variable=f"SIM_TALK_{extension}", Value=talk)
+
+    async def call(self, dnis: str = "5000", hold: int = 40) -> str:
+        """Place a caller; returns the call id the ACD gives it (its channel's uniqueid)."""
+        known = set(self.acd.legs) | set(self.acd.stats.outcomes)
+        self.calls += 1
+        await self.service.ami.originate(
+            f"Local/{dnis}@cti-inbound",
+            context="cti-sim-caller",
+            exten="s",
+            caller_id=f'"Caller" <+3360000{self.calls:04d}>',
+            variables={"SIM_HOLD": str(hold)},
+        )
+        await until(lambda: bool(set(self.acd.legs) - known))
+        (call_id,) = set(self.acd.legs) - known
+        return call_id
+
+    def outcome(self, call_id: str) -> str | None:
+        return self.acd.stats.outcomes.get(call_id)
+
+    def offers(self, call_id: str) -> list[str]:
+        return [
+            c.agent_id
+            for c in self.acd.history
+            if isinstance(c, OfferCall | PlaceCallback) and c.call_id == call_id
+        ]
+
+
+@pytest.fixture
+async def center_factory(
+    asterisk_factory: Callable[..., AsteriskStack], example_config: PlatformConfig, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    made: list[Service] = []
+
+    async def make(config: PlatformConfig | None = None) -> Center:
+        config = config or fast_config(example_config)
+        stack = asterisk_factory(config)
+        settings = stack.settings.model_copy(
+            update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/{len(made)}.db"}
+        )
+        service = Service(settings, config)
+        made.append(service)
+        await service.start()
+        await service.ami.wait_connected(10)
+        return Center(stack, service)
+
+    yield make
+    for service in made:
+        await service.stop()
+
+
+@pytest.fixture
+async def center(center_factory: Callable[..., Any]) -> Center:
+    return await center_factory()  # type: ignore[no-any-return]
+
+
+async def test_callers_reach_distinct_agents_and_agents_come_back_after_wrap_up(
+    center: Center,
+) -> None:
+    for ext in ("1001", "1002"):
+        await center.phone(ext, ring="1", talk="2")
+    center.acd.login("alice")
+    center.acd.login("bob")
+    center.acd.ready("alice")
+    center.acd.ready("bob")
+    first, second = await center.call(), await center.call()
+    await until(
+        lambda: (
+            center.outcome(first) == Outcome.ANSWERED and center.outcome(second) == Outcome.ANSWERED
+        )
+    )
+    assert {center.offers(first)[0], center.offers(second)[0]} == {"alice", "bob"}
+    await until(lambda: center.acd.agent_states["alice"] == "wrap_up")
+    await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=10)
+    assert center.acd.router.agent_state("bob").value in ("wrap_up", "ready")
+
+
+async def test_no_answer_puts_the_agent_not_ready_and_the_call_goes_to_the_next(
+    center: Center,
+) -> None:
+    await center.phone("1001", ring="never")
+    await center.phone("1002", ring="1", talk="1")
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    call_id = await center.call()
+    await until(lambda: center.offers(call_id) == ["alice"])
+    await until(lambda: center.acd.agent_states["alice"] == "not_ready", timeout=15)
+    assert any(
+        isinstance(c, SetAgentNotReady) and c.agent_id == "alice" for c in center.acd.history
+    )
+    center.acd.login("bob")
+    center.acd.ready("bob")
+    await until(lambda: center.outcome(call_id) == Outcome.ANSWERED)
+    assert center.offers(call_id) == ["alice", "bob"]
+
+
+async def test_caller_hanging_up_while_waiting_and_while_ringing(center: Center) -> None:
+    waiting = await center.call(hold=2)
+    await until(lambda: center.outcome(waiting) == Outcome.ABANDONED, timeout=10)
+    await center.phone("1001", ring="never")
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    ringing = await center.call(hold=3)
+    await until(lambda: center.offers(ringing) == ["alice"])
+    await until(lambda: center.outcome(ringing) == Outcome.ABANDONED, timeout=10)
+    await until(lambda: center.acd.router.agent_state("alice").value == "ready")
+
+
+async def test_overflow_to_another_queue(
+    center_factory: Callable[..., Any], example_config: PlatformConfig
+) -> None:
+    config = fast_config(
+        example_config, sales={"overflow": ({"after_seconds": 3, "to_queue": "support"},)}
+    )
+    center = await center_factory(config)
+    await center.phone("1003", ring="1", talk="1")
+    center.acd.login("carol")  # support only
+    center.acd.ready("carol")
+    began = time.monotonic()
+    call_id = await center.call(dnis="5000")
+    await until(lambda: center.offers(call_id) == ["carol"])
+    assert time.monotonic() - began >= 2.5
+    await until(lambda: center.outcome(call_id) == Outcome.ANSWERED)
+
+
+async def test_max_wait_sends_the_caller_to_voicemail(
+    center_factory: Callable[..., Any], example_config: PlatformConfig
+) -> None:
+    config = fast_config(
+        example_config,
+        sales={
+            "max_wait": {
+                "after_seconds": 3,
+                "target": {"kind": "voicemail", "destination": "sales-box"},
+            }
+        },
+    )
+    center = await center_factory(config)
+    saved: list[UserEvent] = []
+    center.service.ami.subscribe(
+        lambda e: saved.append(e) if isinstance(e, UserEvent) and e.name == "CtiVoicemail" else None
+    )
+    call_id = await center.call(hold=12)
+    await until(lambda: center.outcome(call_id) == Outcome.ROUTED_OUT, timeout=10)
+    await until(lambda: bool(saved), timeout=20)
+    recording = Path(saved[0].fields["CtiFile"])
+    assert recording.name.startswith("sales-box-")
+    await until(recording.exists, timeout=20)  # the caller's message, recorded
+
+
+async def test_callback_keeps_the_place_and_calls_the_customer(center: Center) -> None:
+    call_id = await center.call(hold=40)
+    await until(lambda: center.acd.legs[call_id].state == "waiting")
+    center.acd.request_callback(call_id, "0612345678")
+    await center.phone("1001", ring="1", talk="2")
+    await center.phone("0612345678", ring="1", talk="2")
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    await until(lambda: center.outcome(call_id) == Outcome.CALLED_BACK, timeout=30)
+    placed = [c for c in center.acd.history if isinstance(c, PlaceCallback)]
+    assert [(c.call_id, c.agent_id, c.number) for c in placed] == [(call_id, "alice", "0612345678")]
+
+
+async def test_service_returning_rebuilds_waiting_calls_from_asterisk(
+    center: Center, example_config: PlatformConfig
+) -> None:
+    first = await center.call(hold=60)
+    await center.service.stop()
+    again = Service(center.service.settings, center.service.config)
+    await again.start()
+    try:
+        await again.ami.wait_connected(10)
+        runner = again.acd["acme"]
+        await until(lambda: first in runner.legs)
+        await again.ami.action("Setvar", Variable="SIM_RING_1001", Value="1")
+        runner.login("alice")
+        runner.ready("alice")
+        await until(lambda: runner.stats.outcomes.get(first) == Outcome.ANSWERED)
+    finally:
+        await again.stop()
+
+
+async def test_waiting_callers_fall_back_to_the_native_queue_without_the_service(
+    asterisk_factory: Callable[..., AsteriskStack], example_config: PlatformConfig
+) -> None:
+    config = fast_config(example_config, sales={"fallback_after_seconds": 5})
+    stack = asterisk_factory(config)
+    s = stack.settings
+    link = AmiLink(s.ami_host, s.ami_port, s.ami_user, s.ami_secret)
+    seen: list[AmiEvent] = []
+    link.subscribe(seen.append)
+    await link.start(wait=10)
+    try:
+        await link.action("Setvar", Variable="SIM_TALK_1001", Value="1")
+        began = time.monotonic()
+        await link.originate(
+            "Local/5000@cti-inbound",
+            context="cti-sim-caller",
+            exten="s",
+            caller_id='"X" <+33699999999>',
+            variables={"SIM_HOLD": "30"},
+        )
+        await until(
+            lambda: any(isinstance(e, OtherEvent) and e.name == "AgentConnect" for e in seen),
+            timeout=30,
+        )
+        fallback = [e for e in seen if isinstance(e, UserEvent) and e.name == "CtiFallback"]
+        assert fallback and fallback[0].fields["CtiQueue"] == "acme-sales"
+        assert time.monotonic() - began >= 4.5
+    finally:
+        await link.close()
