@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,7 +69,15 @@ from acd.events import (
 from acd.router import Router
 from acd.specs import TargetKind
 from cti.ami import AmiLink
-from cti.ami_events import AmiEvent, ChannelCreated, ChannelHungUp, DialEnded, Resynced, UserEvent
+from cti.ami_events import (
+    AmiEvent,
+    ChannelCreated,
+    ChannelHungUp,
+    DeviceStateChanged,
+    DialEnded,
+    Resynced,
+    UserEvent,
+)
 from cti.asterisk_conf import agent_device, native_queue_name
 from cti.config import TenantConfig
 from cti.errors import AsteriskError
@@ -78,6 +87,13 @@ from cti.settings import Settings
 log = logging.getLogger("acd.runner")
 
 WAITING, RINGING, TALKING, CALLBACK = "waiting", "ringing", "talking", "callback"
+BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
+BUSY_REASON = "busy on phone"
+
+
+def device_name(dial_string: str) -> str:
+    """The device a dial string rings, as device-state events name it."""
+    return dial_string.removesuffix("/n")
 
 
 @dataclass
@@ -133,6 +149,10 @@ class AcdRunner:
         self.callback_legs: dict[str, str] = {}  # our originated channel id -> call id
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.agent_states: dict[str, str] = {a.id: "logged_out" for a in tenant.agents}
+        self.devices = {
+            device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
+        }
+        self.busy_elsewhere: set[str] = set()  # agents we set not ready for a personal call
         self.history: list[Command] = []
         self.stats = RunnerStats()
         self._commands: asyncio.Queue[Command | _Leave] = asyncio.Queue()
@@ -162,6 +182,7 @@ class AcdRunner:
         self.agent_states[agent_id] = str(self.router.agent_state(agent_id))
 
     def not_ready(self, agent_id: str, reason: str) -> None:
+        self.busy_elsewhere.discard(agent_id)
         self.feed(AgentNotReady(agent_id, reason), strict=True)
         self.agent_states[agent_id] = "not_ready"
 
@@ -249,6 +270,21 @@ class AcdRunner:
             self._on_hangup(event.uniqueid)
         elif isinstance(event, Resynced):
             self._on_resync(event)
+        elif isinstance(event, DeviceStateChanged) and event.device in self.devices:
+            self._on_device_state(self.devices[event.device], event.state)
+
+    def _on_device_state(self, agent_id: str, state: str) -> None:
+        """A ready agent whose phone gets busy outside the ACD is not offered calls."""
+        if state in BUSY_STATES and self.agent_states.get(agent_id) == "ready":
+            log.info("%s: agent %s busy on a call of their own", self.tenant_id, agent_id)
+            self.busy_elsewhere.add(agent_id)
+            self.feed(AgentNotReady(agent_id, BUSY_REASON))
+            self.agent_states[agent_id] = "not_ready"
+        elif state == "NOT_INUSE" and agent_id in self.busy_elsewhere:
+            self.busy_elsewhere.discard(agent_id)
+            if self.agent_states.get(agent_id) == "not_ready":
+                self.feed(AgentReady(agent_id))
+                self.agent_states[agent_id] = str(self.router.agent_state(agent_id))
 
     def _on_user_event(self, event: UserEvent) -> None:
         fields = event.fields
@@ -358,6 +394,8 @@ class AcdRunner:
             await self._back_to_waiting(command.call_id)
         elif isinstance(command, RouteOut):
             await self._route_out(command)
+        elif isinstance(command, Announce):
+            await self._announce(command)
         elif isinstance(command, OverflowCall):
             log.info(
                 "%s: call %s overflows to %s", self.tenant_id, command.call_id, command.to_queue
@@ -388,6 +426,18 @@ class AcdRunner:
             command.call_id,
             command.agent_id,
             command.offer_id,
+        )
+
+    async def _announce(self, command: Announce) -> None:
+        leg = self.legs.get(command.call_id)
+        if leg is None or leg.state != WAITING:
+            return
+        minutes = math.ceil((command.estimated_wait_seconds or 0) / 60)
+        await self.ami.action(
+            "Setvar", Channel=leg.channel, Variable="CTI_EWT_MINUTES", Value=str(minutes)
+        )
+        await self.ami.action(
+            "Setvar", Channel=leg.channel, Variable="CTI_POSITION", Value=str(command.position)
         )
 
     async def _place_callback(self, command: PlaceCallback) -> None:

@@ -100,6 +100,14 @@ class UserEvent(AmiEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceStateChanged(AmiEvent):
+    """A device (e.g. `PJSIP/1001`) changed state: NOT_INUSE, INUSE, RINGING, BUSY, ..."""
+
+    device: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class FullyBooted(AmiEvent):
     pass
 
@@ -164,7 +172,6 @@ IGNORED = frozenset(
         "RTCPSent",
         "RTCPReceived",
         "DTMFBegin",
-        "DeviceStateChange",
         "ExtensionStatus",
         "SuccessfulAuth",
         "ChallengeSent",
@@ -306,6 +313,9 @@ _BUILDERS: dict[str, Callable[[Headers, float], AmiEvent]] = {
     "Unhold": _channel(ChannelUnheld),
     "UserEvent": _user_event,
     "FullyBooted": lambda h, time: FullyBooted(time),
+    "DeviceStateChange": lambda h, time: DeviceStateChanged(
+        time, text(h, "Device"), text(h, "State")
+    ),
 }
 
 

@@ -239,6 +239,27 @@ remove_existing = yes
     return "\n".join(parts)
 
 
+# Position and expected wait, played when the ACD sets CTI_POSITION (and
+# CTI_EWT_MINUTES) on a waiting caller; the holding loop notices within 5 s.
+_ANNOUNCEMENT = [
+    " same => n(announce),Set(POS=${CTI_POSITION})",
+    " same => n,Set(CTI_POSITION=)",
+    " same => n,GotoIf($[${POS} = 1]?next)",
+    " same => n,Playback(queue-thereare)",
+    " same => n,SayNumber(${POS})",
+    " same => n,Playback(queue-callswaiting)",
+    " same => n(holdtime),GotoIf($[0${CTI_EWT_MINUTES} < 1]?announced)",
+    " same => n,Playback(queue-holdtime)",
+    " same => n,SayNumber(${CTI_EWT_MINUTES})",
+    " same => n,Playback(queue-minutes)",
+    " same => n(announced),UserEvent(CtiAnnounced,CtiCallId: ${UNIQUEID},CtiPosition: ${POS},"
+    "CtiEwtMinutes: ${CTI_EWT_MINUTES})",
+    " same => n,Goto(loop)",
+    " same => n(next),Playback(queue-youarenext)",
+    " same => n,Goto(holdtime)",
+]
+
+
 def _callback_and_route_out(settings: Settings, out_dir: Path) -> list[str]:
     outbound = settings.outbound_device.format(number="${EXTEN}")
     voicemail = f"{out_dir}/spool/voicemail"
@@ -320,9 +341,11 @@ def _extensions_conf(
                 "CtiTenant: ${CTI_TENANT},CtiTier: ${CTI_TIER},CtiCustomer: ${CTI_CUSTOMER})",
                 f" same => n(loop),GotoIf($[${{EPOCH}} - ${{CTI_WAIT_START}} > {bound} & "
                 f"${{EPOCH}} - 0${{GLOBAL(CTI_HEARTBEAT)}} > {bound}]?fallback)",
+                ' same => n,GotoIf($["${CTI_POSITION}" != ""]?announce)',
                 " same => n,MusicOnHold(default,5)",
                 " same => n,Wait(0.2)",
                 " same => n,Goto(loop)",
+                *_ANNOUNCEMENT,
                 " same => n(fallback),UserEvent(CtiFallback,CtiCallId: ${UNIQUEID},"
                 "CtiQueue: ${EXTEN})",
                 f" same => n,Queue({name},t)",

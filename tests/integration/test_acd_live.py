@@ -265,3 +265,36 @@ async def test_waiting_callers_fall_back_to_the_native_queue_without_the_service
         assert time.monotonic() - began >= 4.5
     finally:
         await link.close()
+
+
+async def test_waiting_callers_hear_their_position(
+    center_factory: Callable[..., Any], example_config: PlatformConfig
+) -> None:
+    config = fast_config(example_config, sales={"announce_every_seconds": 10})
+    center = await center_factory(config)
+    heard: list[UserEvent] = []
+    center.service.ami.subscribe(
+        lambda e: heard.append(e) if isinstance(e, UserEvent) and e.name == "CtiAnnounced" else None
+    )
+    first = await center.call(hold=30)
+    second = await center.call(hold=30)
+    await until(lambda: {e.uniqueid for e in heard} >= {first, second}, timeout=30)
+    positions = {e.uniqueid: e.fields["CtiPosition"] for e in heard}
+    assert positions == {first: "1", second: "2"}
+    assert center.acd.legs[second].position == 2
+
+
+async def test_an_agent_busy_on_a_personal_call_is_not_offered_calls(center: Center) -> None:
+    await center.phone("1001", ring="0", talk="4")
+    await center.phone("1002", ring="1", talk="1")
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    # alice's phone takes a call that did not come from the ACD
+    await center.service.ami.originate("Local/1001@cti-sim-agent/n", application="Wait", data="4")
+    await until(lambda: "alice" in center.acd.busy_elsewhere, timeout=10)
+    center.acd.login("bob")
+    center.acd.ready("bob")
+    call_id = await center.call()
+    await until(lambda: center.outcome(call_id) == Outcome.ANSWERED)
+    assert center.offers(call_id) == ["bob"]
+    await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=15)
