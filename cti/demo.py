@@ -14,6 +14,7 @@ import contextlib
 import os
 import random
 import signal
+import time
 from pathlib import Path
 
 from cti.asterisk_conf import write_asterisk_config
@@ -48,18 +49,49 @@ async def run_demo(
         print(
             f"demo: service up, health at http://{settings.http_host}:{settings.http_port}/health"
         )
+        await _agents_ready(service, config)
         generator = asyncio.create_task(_place_calls(service, config, calls, stop))
+        wrapper = asyncio.create_task(_wrap_up(service))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
-        generator.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await generator
+        for task in (generator, wrapper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         _summary(service)
     finally:
         await service.stop()
         asterisk.stop()
         print("demo: stopped Asterisk and the service")
     return 0
+
+
+async def _agents_ready(service: Service, config: PlatformConfig) -> None:
+    """Simulated agents: their phones answer after 1-3 s and talk 3-8 s."""
+    rng = random.Random(3)
+    for tenant in config.tenants:
+        runner = service.acd[tenant.tenant.id]
+        for agent in tenant.agents:
+            ext = agent.extension
+            await service.ami.action("Setvar", Variable=f"SIM_RING_{ext}", Value=rng.randint(1, 3))
+            await service.ami.action("Setvar", Variable=f"SIM_TALK_{ext}", Value=rng.randint(3, 8))
+            runner.login(agent.id)
+            runner.ready(agent.id)
+            print(f"demo: agent {agent.name} ({ext}) logged in and ready")
+
+
+async def _wrap_up(service: Service) -> None:
+    """Simulated agents finish their after-call work 3 s after the call."""
+    since: dict[str, float] = {}
+    while True:
+        now = time.monotonic()
+        for runner in service.acd.values():
+            for agent_id, state in runner.agent_states.items():
+                if state != "wrap_up":
+                    since.pop(agent_id, None)
+                elif now - since.setdefault(agent_id, now) >= 3:
+                    runner.wrapup_done(agent_id)
+        await asyncio.sleep(0.5)
 
 
 async def _place_calls(
@@ -70,7 +102,7 @@ async def _place_calls(
     for i in range(calls):
         caller = f"+3361234{rng.randrange(10_000):04d}"
         dnis = numbers[i % len(numbers)]
-        hold = rng.randint(4, 12)
+        hold = rng.randint(8, 20)
         await service.ami.originate(
             f"Local/{dnis}@cti-inbound",
             context="cti-sim-caller",
@@ -86,6 +118,8 @@ async def _place_calls(
 def _summary(service: Service) -> None:
     ended = [c for c in service.call_changes if isinstance(c, CallEnded)]
     print(f"demo: the service saw {len(ended)} call(s) end, {len(service.calls.calls)} still live")
+    outcomes = {cid: o for r in service.acd.values() for cid, o in r.stats.outcomes.items()}
+    print(f"demo: ACD outcomes: {sorted(outcomes.values())}")
     for call in ended:
         print(
             f"  {call.call_id:>16}  ani={call.ani:<14} dnis={call.dnis:<6}"

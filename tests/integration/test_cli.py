@@ -137,7 +137,7 @@ def test_demo_places_calls_and_leaves_no_process_behind(tmp_path: Path) -> None:
         "agi_port": free_port(),
         "http_port": free_port(),
         "sip_port": free_udp_port(),
-        "demo_seconds": 16,
+        "demo_seconds": 22,
     }
     done = subprocess.run(
         [*CTI, "--config-dir", str(ROOT / "config"), "demo", "--calls", "3"],
@@ -149,6 +149,7 @@ def test_demo_places_calls_and_leaves_no_process_behind(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the service saw 3 call(s) end" in done.stdout
+    assert "ACD outcomes: ['answered', 'answered', 'answered']" in done.stdout
     assert "stopped Asterisk and the service" in done.stdout
     conf = str(tmp_path / "var/demo/asterisk/asterisk.conf")
     leftovers = subprocess.run(["pgrep", "-f", conf], capture_output=True, text=True)
