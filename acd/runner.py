@@ -46,8 +46,6 @@ from acd.commands import (
     ReturnToWaiting,
     RouteOut,
     SetAgentNotReady,
-    SetAgentReady,
-    SetAgentWrapUp,
 )
 from acd.errors import RoutingError
 from acd.events import (
@@ -68,6 +66,7 @@ from acd.events import (
 )
 from acd.router import Router
 from acd.specs import TargetKind
+from acd.state import AgentState
 from cti.ami import AmiLink
 from cti.ami_events import (
     AmiEvent,
@@ -119,6 +118,19 @@ class _Leave:
     destination: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Persist:
+    agent_id: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Restore:
+    """Bring agents back as they were before our restart (from AstDB)."""
+
+    busy_devices: frozenset[str]
+
+
 @dataclass
 class RunnerStats:
     commands: int = 0
@@ -148,14 +160,19 @@ class AcdRunner:
         self.legs: dict[str, Leg] = {}
         self.callback_legs: dict[str, str] = {}  # our originated channel id -> call id
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
-        self.agent_states: dict[str, str] = {a.id: "logged_out" for a in tenant.agents}
+        self.reasons: dict[str, str] = {}  # not-ready reason per agent
+        self._persisted: dict[str, str] = {}
+        self._restored = False
         self.devices = {
             device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
         }
-        self.busy_elsewhere: set[str] = set()  # agents we set not ready for a personal call
+        self.busy_elsewhere: set[str] = set()
+        self.db_family = (
+            f"cti-{self.tenant_id}-agents"  # agents we set not ready for a personal call
+        )
         self.history: list[Command] = []
         self.stats = RunnerStats()
-        self._commands: asyncio.Queue[Command | _Leave] = asyncio.Queue()
+        self._commands: asyncio.Queue[Command | _Leave | _Persist | _Restore] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._now = 0.0
@@ -173,26 +190,27 @@ class AcdRunner:
             await asyncio.gather(self._worker, return_exceptions=True)
 
     # ---- the agents' API -------------------------------------------------
+    @property
+    def agent_states(self) -> dict[str, str]:
+        """Every configured agent's state, as the router holds it."""
+        return {a: str(self.router.agent_state(a)) for a in self.extensions}
+
     def login(self, agent_id: str) -> None:
         self.feed(AgentLoggedIn(agent_id), strict=True)
-        self.agent_states[agent_id] = "not_ready"
 
     def ready(self, agent_id: str) -> None:
         self.feed(AgentReady(agent_id), strict=True)
-        self.agent_states[agent_id] = str(self.router.agent_state(agent_id))
 
     def not_ready(self, agent_id: str, reason: str) -> None:
         self.busy_elsewhere.discard(agent_id)
+        self.reasons[agent_id] = reason
         self.feed(AgentNotReady(agent_id, reason), strict=True)
-        self.agent_states[agent_id] = "not_ready"
 
     def logout(self, agent_id: str) -> None:
         self.feed(AgentLoggedOut(agent_id), strict=True)
-        self.agent_states[agent_id] = "logged_out"
 
     def wrapup_done(self, agent_id: str) -> None:
         self.feed(WrapUpDone(agent_id), strict=True)
-        self.agent_states[agent_id] = str(self.router.agent_state(agent_id))
 
     def wrapup_more(self, agent_id: str, seconds: float | None = None) -> None:
         self.feed(WrapUpExtended(agent_id, seconds), strict=True)
@@ -223,7 +241,18 @@ class AcdRunner:
             self._note(command)
             self._commands.put_nowait(command)
         self._arm_timer()
+        self._persist()
         return commands
+
+    def _persist(self) -> None:
+        """Keep each agent's state in Asterisk's AstDB, to restore it after a restart."""
+        for agent_id in self.extensions:
+            state = self.router.agent_state(agent_id)
+            reason = self.reasons.get(agent_id, "") if state == AgentState.NOT_READY else ""
+            value = f"{state}:{reason}"
+            if self._persisted.get(agent_id) != value:
+                self._persisted[agent_id] = value
+                self._commands.put_nowait(_Persist(agent_id, value))
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
@@ -238,13 +267,7 @@ class AcdRunner:
     def _note(self, command: Command) -> None:
         """Bookkeeping that must happen in event order, before any I/O."""
         if isinstance(command, SetAgentNotReady):
-            self.agent_states[command.agent_id] = "not_ready"
-        elif isinstance(command, SetAgentReady):
-            self.agent_states[command.agent_id] = "ready"
-        elif isinstance(command, SetAgentWrapUp):
-            self.agent_states[command.agent_id] = "wrap_up"
-        elif isinstance(command, OfferCall):
-            self.agent_states[command.agent_id] = "reserved"
+            self.reasons[command.agent_id] = command.reason
         elif isinstance(command, CallFinished):
             self.stats.outcomes[command.call_id] = str(command.outcome)
             log.info("%s: call %s finished: %s", self.tenant_id, command.call_id, command.outcome)
@@ -262,7 +285,6 @@ class AcdRunner:
             if leg is not None and leg.state == RINGING and event.dial_status == "ANSWER":
                 leg.state = TALKING
                 assert leg.agent_id is not None
-                self.agent_states[leg.agent_id] = "on_call"
                 self.feed(OfferAnswered(leg.call_id, leg.agent_id, leg.offer_id))
         elif isinstance(event, ChannelCreated) and event.uniqueid in self.callback_legs:
             self.channel_names[event.uniqueid] = event.channel
@@ -275,16 +297,16 @@ class AcdRunner:
 
     def _on_device_state(self, agent_id: str, state: str) -> None:
         """A ready agent whose phone gets busy outside the ACD is not offered calls."""
-        if state in BUSY_STATES and self.agent_states.get(agent_id) == "ready":
+        current = self.router.agent_state(agent_id)
+        if state in BUSY_STATES and current == AgentState.READY:
             log.info("%s: agent %s busy on a call of their own", self.tenant_id, agent_id)
             self.busy_elsewhere.add(agent_id)
+            self.reasons[agent_id] = BUSY_REASON
             self.feed(AgentNotReady(agent_id, BUSY_REASON))
-            self.agent_states[agent_id] = "not_ready"
         elif state == "NOT_INUSE" and agent_id in self.busy_elsewhere:
             self.busy_elsewhere.discard(agent_id)
-            if self.agent_states.get(agent_id) == "not_ready":
+            if current == AgentState.NOT_READY:
                 self.feed(AgentReady(agent_id))
-                self.agent_states[agent_id] = str(self.router.agent_state(agent_id))
 
     def _on_user_event(self, event: UserEvent) -> None:
         fields = event.fields
@@ -297,7 +319,6 @@ class AcdRunner:
             leg = self.legs.get(call_id)
             if leg is not None and leg.agent_id is not None:
                 leg.state = TALKING
-                self.agent_states[leg.agent_id] = "on_call"
                 self.feed(OfferAnswered(call_id, leg.agent_id, leg.offer_id))
 
     def _on_waiting(self, event: UserEvent) -> None:
@@ -352,6 +373,15 @@ class AcdRunner:
             self.feed(CallerHungUp(leg.call_id))
 
     def _on_resync(self, event: Resynced) -> None:
+        if not self._restored:
+            self._restored = True
+            busy = frozenset(
+                device
+                for snap in event.channels
+                for device in self.devices
+                if snap.channel.startswith(device + "-")
+            )
+            self._commands.put_nowait(_Restore(busy))
         live = {snap.uniqueid for snap in event.channels}
         for uniqueid in [u for u in self.legs if u not in live]:
             self._on_hangup(uniqueid)
@@ -383,8 +413,14 @@ class AcdRunner:
             except Exception:
                 log.exception("%s: %r failed", self.tenant_id, command)
 
-    async def _carry_out(self, command: Command | _Leave) -> None:
-        if isinstance(command, _Leave):
+    async def _carry_out(self, command: Command | _Leave | _Persist | _Restore) -> None:
+        if isinstance(command, _Persist):
+            await self.ami.action(
+                "DBPut", Family=self.db_family, Key=command.agent_id, Val=command.value
+            )
+        elif isinstance(command, _Restore):
+            await self._restore(command.busy_devices)
+        elif isinstance(command, _Leave):
             await self._leave(command.channel, command.kind, command.destination)
         elif isinstance(command, OfferCall):
             await self._offer(command)
@@ -427,6 +463,34 @@ class AcdRunner:
             command.agent_id,
             command.offer_id,
         )
+
+    async def _restore(self, busy_devices: frozenset[str]) -> None:
+        """Agents as AstDB remembers them; one still on a call waits for their phone."""
+        busy = {self.devices[d] for d in busy_devices}
+        for agent_id in self.extensions:
+            try:
+                entries = await self.ami.action_list("DBGet", Family=self.db_family, Key=agent_id)
+            except AsteriskError:
+                continue  # never stored: stays logged out
+            state, _, reason = (entries[0].get("Val", "") if entries else "").partition(":")
+            if self.router.agent_state(agent_id) != AgentState.LOGGED_OUT or state in (
+                "",
+                AgentState.LOGGED_OUT,
+            ):
+                continue
+            self.feed(AgentLoggedIn(agent_id))
+            if state == AgentState.NOT_READY:
+                self.reasons[agent_id] = reason
+                self.feed(AgentNotReady(agent_id, reason))
+            elif agent_id in busy:
+                self.busy_elsewhere.add(agent_id)
+                self.reasons[agent_id] = BUSY_REASON
+                self.feed(AgentNotReady(agent_id, BUSY_REASON))
+            else:
+                self.feed(AgentReady(agent_id))
+            log.info(
+                "%s: agent %s restored (%s before the restart)", self.tenant_id, agent_id, state
+            )
 
     async def _announce(self, command: Announce) -> None:
         leg = self.legs.get(command.call_id)
@@ -492,7 +556,7 @@ class AcdRunner:
             "Redirect", Channel=channel, Context="cti-route-out", Exten=str(kind), Priority=1
         )
 
-    def _failed(self, command: Command | _Leave) -> None:
+    def _failed(self, command: Command | _Leave | _Persist | _Restore) -> None:
         """An action Asterisk refused: tell the router what it amounts to."""
         if isinstance(command, OfferCall):
             leg = self.legs.get(command.call_id)

@@ -217,21 +217,31 @@ async def test_callback_keeps_the_place_and_calls_the_customer(center: Center) -
     assert [(c.call_id, c.agent_id, c.number) for c in placed] == [(call_id, "alice", "0612345678")]
 
 
-async def test_service_returning_rebuilds_waiting_calls_from_asterisk(
-    center: Center, example_config: PlatformConfig
+async def test_service_returning_rebuilds_waiting_calls_and_agents_from_asterisk(
+    center: Center,
 ) -> None:
+    center.acd.login("alice")
+    center.acd.not_ready("alice", "meeting")
+    center.acd.login("bob")
+    center.acd.not_ready("bob", "lunch")
+    center.acd.login("carol")
+    center.acd.logout("carol")
     first = await center.call(hold=60)
+    await asyncio.sleep(0.5)  # let the last AstDB writes go out
     await center.service.stop()
     again = Service(center.service.settings, center.service.config)
     await again.start()
     try:
         await again.ami.wait_connected(10)
         runner = again.acd["acme"]
-        await until(lambda: first in runner.legs)
+        await until(lambda: first in runner.legs, timeout=15)
+        await until(lambda: runner.agent_states["alice"] == "not_ready")
+        assert runner.reasons["alice"] == "meeting"
+        assert runner.agent_states["carol"] == runner.agent_states["dave"] == "logged_out"
+        assert (runner.agent_states["bob"], runner.reasons["bob"]) == ("not_ready", "lunch")
         await again.ami.action("Setvar", Variable="SIM_RING_1001", Value="1")
-        runner.login("alice")
         runner.ready("alice")
-        await until(lambda: runner.stats.outcomes.get(first) == Outcome.ANSWERED)
+        await until(lambda: runner.stats.outcomes.get(first) == Outcome.ANSWERED, timeout=30)
     finally:
         await again.stop()
 
