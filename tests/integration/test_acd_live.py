@@ -308,3 +308,13 @@ async def test_an_agent_busy_on_a_personal_call_is_not_offered_calls(center: Cen
     await until(lambda: center.outcome(call_id) == Outcome.ANSWERED)
     assert center.offers(call_id) == ["bob"]
     await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=15)
+
+
+async def test_one_agent_serves_callers_in_arrival_order(center: Center) -> None:
+    await center.phone("1001", ring="1", talk="1")
+    calls = [await center.call(hold=60) for _ in range(3)]
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    await until(lambda: all(center.outcome(c) == Outcome.ANSWERED for c in calls), timeout=45)
+    offered = [c.call_id for c in center.acd.history if isinstance(c, OfferCall)]
+    assert offered == calls
