@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cti.errors import ConfigError
+from ivr.model import TERMINAL, CallbackNode, Ivr, QueueNode
 
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
 Digits = Annotated[str, Field(pattern=r"^[0-9*#+]{1,32}$")]
@@ -82,40 +83,6 @@ class Agent(_Model):
     extension: Digits
     skills: dict[Ident, Proficiency] = Field(default_factory=dict)
     queues: tuple[Ident, ...] = ()
-
-
-class PlayNode(_Model):
-    kind: Literal["play"]
-    prompt: str
-    next: Ident
-
-
-class MenuNode(_Model):
-    kind: Literal["menu"]
-    prompt: str
-    choices: dict[Digits, Ident]
-    timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 5
-    retries: Annotated[int, Field(ge=0, le=9)] = 2
-    fallback: Ident
-
-
-class QueueNode(_Model):
-    kind: Literal["queue"]
-    queue: Ident
-    priority: Annotated[int, Field(ge=0, le=9)] = 0
-
-
-class HangupNode(_Model):
-    kind: Literal["hangup"]
-    prompt: str | None = None
-
-
-IvrNode = Annotated[PlayNode | MenuNode | QueueNode | HangupNode, Field(discriminator="kind")]
-
-
-class Ivr(_Model):
-    start: Ident
-    nodes: dict[Ident, IvrNode]
 
 
 class TenantConfig(_Model):
@@ -231,29 +198,21 @@ def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:
         yield ("ivr", "start"), f"ivr: start node {ivr.start!r} is not defined"
         return
     for name, node in nodes.items():
-        for where, target in _links(node):
+        for where, target in node.links():
             if target not in nodes:
                 loc = ("ivr", "nodes", name, *where)
                 yield loc, f"ivr node {name!r}: unknown node {target!r}"
-        if isinstance(node, QueueNode) and node.queue not in queues:
-            yield (
-                ("ivr", "nodes", name, "queue"),
-                f"ivr node {name!r}: unknown queue {node.queue!r}",
-            )
+        if isinstance(node, QueueNode | CallbackNode) and node.queue not in queues:
+            loc = ("ivr", "nodes", name, "queue")
+            yield loc, f"ivr node {name!r}: unknown queue {node.queue!r}"
     reachable = _reachable(ivr.start, nodes)
     for name in nodes:
         if name not in reachable:
             yield ("ivr", "nodes", name), f"ivr node {name!r} is unreachable from {ivr.start!r}"
-
-
-def _links(node: Any) -> list[tuple[Loc, str]]:
-    """The nodes a node leads to, each with where in the node it is named."""
-    if isinstance(node, PlayNode):
-        return [(("next",), node.next)]
-    if isinstance(node, MenuNode):
-        choices: list[tuple[Loc, str]] = [(("choices", d), t) for d, t in node.choices.items()]
-        return [*choices, (("fallback",), node.fallback)]
-    return []
+    exits = _can_exit(nodes)
+    for name in reachable:
+        if name not in exits:
+            yield ("ivr", "nodes", name), f"ivr node {name!r} loops without a way out"
 
 
 def _reachable(start: str, nodes: dict[str, Any]) -> set[str]:
@@ -264,8 +223,21 @@ def _reachable(start: str, nodes: dict[str, Any]) -> set[str]:
         if name in seen or name not in nodes:
             continue
         seen.add(name)
-        todo.extend(target for _, target in _links(nodes[name]))
+        todo.extend(target for _, target in nodes[name].links())
     return seen
+
+
+def _can_exit(nodes: dict[str, Any]) -> set[str]:
+    """Nodes from which some terminal node (queue, hangup, ...) can be reached."""
+    exits = {name for name, node in nodes.items() if isinstance(node, TERMINAL)}
+    changed = True
+    while changed:
+        changed = False
+        for name, node in nodes.items():
+            if name not in exits and any(t in exits for _, t in node.links()):
+                exits.add(name)
+                changed = True
+    return exits
 
 
 def _duplicates(section: str, ids: Sequence[str], key: str = "id") -> Iterable[tuple[Loc, str]]:
@@ -308,9 +280,8 @@ def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
     node = root
     for part in loc:
         child = _child(node, part)
-        if child is None:
-            break
-        node = child
+        if child is not None:  # parts with no node (a union's tag) are skipped
+            node = child
     line: int = node.start_mark.line + 1
     return line
 

@@ -59,7 +59,9 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
         ("skills: {support: 5}", "skills: {plumbing: 5}", "plumbing", "unknown skill 'plumbing'"),
         ("queues: [support]}", "queues: [billing]}", "billing", "unknown queue 'billing'"),
         ("queue: support", "queue: billing", "queue: billing", "unknown queue 'billing'"),
-        ('"2": to_support}', '"2": to_nowhere}', "to_nowhere", "unknown node 'to_nowhere'"),
+        ('"2": to_support,', '"2": to_nowhere,', "to_nowhere", "unknown node 'to_nowhere'"),
+        ("checksum: luhn", "checksum: crc", "checksum: crc", "'none' or 'luhn'"),
+        ("min_digits: 8", "min_digits: 20", "kind: collect", "min_digits is larger"),
         ('extension: "1003"', 'extension: "1001"', "id: carol", "duplicate extension"),
     ],
 )
@@ -82,6 +84,15 @@ def test_unreachable_ivr_node_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'orphan' is unreachable") as err:
         load_config(tmp_path)
     assert err.value.line == line_of(text, "orphan:") + 1
+
+
+def test_a_loop_without_a_way_out_is_refused(tmp_path: Path) -> None:
+    text = EXAMPLE.replace('"9": call_me_back}', '"9": call_me_back, "7": spin}') + (
+        "    spin:\n      kind: play\n      prompt: hello\n      next: spin\n"
+    )
+    write_tenant(tmp_path, text)
+    with pytest.raises(ConfigError, match="loops without a way out"):
+        load_config(tmp_path)
 
 
 def test_missing_section_is_reported(tmp_path: Path) -> None:
