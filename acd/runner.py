@@ -334,6 +334,9 @@ class AcdRunner:
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
         self.feed(CallQueued(event.uniqueid, queue, tier=tier, customer_id=customer))
+        callback = event.fields.get("CtiCallback")
+        if callback:  # asked for in the IVR: keep a place, let the caller go
+            self.request_callback(event.uniqueid, callback)
 
     def _on_offer_result(self, leg: Leg, fields: Mapping[str, str]) -> None:
         status = fields.get("CtiDialStatus", "")

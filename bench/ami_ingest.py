@@ -115,7 +115,7 @@ async def record(calls: int) -> None:
                 await recorder.originate(
                     f"Local/500{i % 2}@cti-inbound",
                     context="cti-sim-caller",
-                    exten="s",
+                    exten="1",
                     caller_id=f'"Caller {i}" <+336{rng.randrange(10**8):08d}>',
                     variables={"SIM_HOLD": "30"},
                 )

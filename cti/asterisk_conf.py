@@ -315,6 +315,7 @@ def _extensions_conf(
                 " same => n,Set(__CTI_ANI=${CALLERID(num)})",
                 " same => n,Answer()",
                 f" same => n,AGI({agi}/inbound)",
+                ' same => n,GotoIf($["${CTI_ROUTE}" != ""]?cti-route-out,${CTI_ROUTE},1)',
                 f' same => n,GotoIf($["${{CTI_QUEUE}}" = ""]?cti-wait,{default_queue},1)',
                 ' same => n,GotoIf($["${CTI_QUEUE}" = "-"]?done)',
                 " same => n,Goto(cti-wait,${CTI_QUEUE},1)",
@@ -338,7 +339,9 @@ def _extensions_conf(
                 ' same => n,Set(CTI_WAIT_START=${IF($["${CTI_WAIT_START}" = ""]?${EPOCH}:'
                 "${CTI_WAIT_START})})",
                 " same => n,UserEvent(CtiWaiting,CtiCallId: ${UNIQUEID},CtiQueue: ${EXTEN},"
-                "CtiTenant: ${CTI_TENANT},CtiTier: ${CTI_TIER},CtiCustomer: ${CTI_CUSTOMER})",
+                "CtiTenant: ${CTI_TENANT},CtiTier: ${CTI_TIER},CtiCustomer: ${CTI_CUSTOMER},"
+                "CtiCallback: ${CTI_CALLBACK},CtiPath: ${CTI_IVR_PATH},"
+                "CtiLanguage: ${CTI_LANGUAGE})",
                 f" same => n(loop),GotoIf($[${{EPOCH}} - ${{CTI_WAIT_START}} > {bound} & "
                 f"${{EPOCH}} - 0${{GLOBAL(CTI_HEARTBEAT)}} > {bound}]?fallback)",
                 ' same => n,GotoIf($["${CTI_POSITION}" != ""]?announce)',
@@ -397,7 +400,7 @@ def _simulation_contexts() -> list[str]:
         "; the digits of the extension (s: none), then holds for SIM_HOLD seconds.",
         'exten => s,1,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
         " same => n,Hangup()",
-        "exten => _[0-9*#].,1,Wait(2)",
+        'exten => _[0-9*#]!,1,Wait(${IF($["${SIM_DTMF_DELAY}" = ""]?2:${SIM_DTMF_DELAY})})',
         " same => n,SendDTMF(${EXTEN},250)",
         ' same => n,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
         " same => n,Hangup()",

@@ -50,8 +50,9 @@ class CsvDirectory:
 
     def _add(self, path: Path, line: int, row: dict[str, str]) -> None:
         try:
-            customer = Customer(row["id"], row["name"], int(row.get("tier") or 0),
-                                row.get("language") or None)
+            customer = Customer(
+                row["id"], row["name"], int(row.get("tier") or 0), row.get("language") or None
+            )
         except (KeyError, ValueError) as exc:
             raise ConfigError(path, line, f"bad customer row: {exc}") from exc
         self.customers[customer.customer_id] = customer

@@ -106,7 +106,7 @@ async def _place_calls(
         await service.ami.originate(
             f"Local/{dnis}@cti-inbound",
             context="cti-sim-caller",
-            exten="s",
+            exten=rng.choice("1112"),
             caller_id=f'"Caller {i + 1}" <{caller}>',
             variables={"SIM_HOLD": str(hold)},
         )

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,11 +26,13 @@ from cti.ami import AmiLink
 from cti.ami_events import AmiEvent, LinkDown, LinkUp
 from cti.bus import Bus
 from cti.calls import CallAnswered, CallArrived, CallChange, CallEnded, CallModel
-from cti.config import PlatformConfig
+from cti.config import PlatformConfig, TenantConfig
+from cti.customers import CsvDirectory
 from cti.db import create_engine, database_status
 from cti.errors import AsteriskError
 from cti.settings import Settings
 from ivr.agi import inbound_handler
+from ivr.menu import Session as IvrSession
 
 log = logging.getLogger("cti.service")
 
@@ -61,7 +64,11 @@ class Service:
         )
         self.ami.subscribe(self._on_ami_event)
         self.agi = AgiServer(settings.agi_host, settings.agi_port)
-        self.agi.route("inbound", inbound_handler(config))
+        self.customers = CsvDirectory.load(settings.config_dir / "customers.csv")
+        self.ivr_sessions: OrderedDict[str, IvrSession] = OrderedDict()
+        self.agi.route(
+            "inbound", inbound_handler(config, self.customers, on_finish=self._on_ivr_finished)
+        )
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
         self.engine = create_engine(settings.database_url)
         self.app = create_app(self.health)
@@ -139,6 +146,12 @@ class Service:
             "agi": {"listening": self.agi.listening, "requests": self.agi.stats.requests},
             "mqtt_dropped": self.bus.dropped,
         }
+
+    def _on_ivr_finished(self, uniqueid: str, tenant: TenantConfig, session: IvrSession) -> None:
+        """Keep the IVR's timeline of recent calls (the screen-pop reads it)."""
+        self.ivr_sessions[uniqueid] = session
+        while len(self.ivr_sessions) > 10_000:
+            self.ivr_sessions.popitem(last=False)
 
     def _on_ami_event(self, event: AmiEvent) -> None:
         if isinstance(event, LinkUp | LinkDown):

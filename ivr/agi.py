@@ -1,44 +1,130 @@
-"""The IVR's FastAGI entry point: where `cti-inbound` hands us a call.
+"""The IVR's FastAGI shell: runs a tenant's menu (`ivr.menu`) on a live call.
 
-For now it identifies the tenant from the dialed number (DNIS) and sends the
-call to the tenant's first queue by setting `CTI_QUEUE` (the native queue
-name the dialplan's `cti-wait` context knows). The menu interpreter
-(`ivr/menu.py`) will take over the choice of queue; the dialplan contract
-stays the same: `CTI_QUEUE` set to a queue, or `-` to hang up.
+`cti-inbound` hands every call to the `inbound` script. The shell finds the
+tenant by the dialed number, runs the interpreter (prompts, digits, customer
+look-ups, self-service values) and, when it finishes, tells the dialplan where
+the call goes through channel variables:
+
+- `CTI_QUEUE`: the native name of the queue to wait in, or `-` to hang up;
+- `CTI_ROUTE` / `CTI_DESTINATION`: leave for `cti-route-out` (voicemail,
+  another number);
+- `CTI_CALLBACK`: the caller asked to be called back (the ACD keeps a place);
+- `CTI_CUSTOMER`, `CTI_TIER`, `CTI_LANGUAGE`, `CTI_IVR_PATH`: what the ACD and
+  the agent's screen need.
+
+The shell owns the clock and the I/O; the interpreter owns every decision.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from cti.agi import AgiSession, Handler
+from cti.agi import AgiHangup, AgiSession, Handler
 from cti.asterisk_conf import native_queue_name
-from cti.config import PlatformConfig
+from cti.config import PlatformConfig, TenantConfig
+from cti.customers import CustomerDirectory
+from ivr.menu import (
+    Action,
+    Ask,
+    FindCustomer,
+    Finish,
+    Lookup,
+    Play,
+    Say,
+    Session,
+    SetLanguage,
+)
 
 log = logging.getLogger("ivr.agi")
 
 HANG_UP = "-"
+DIGITS = "0123456789*#"
+ROUTES = {"voicemail": "voicemail", "transfer": "number"}
+
+FinishHook = Callable[[str, TenantConfig, Session], None]
 
 
-def inbound_handler(config: PlatformConfig) -> Handler:
+def inbound_handler(
+    config: PlatformConfig,
+    directory: CustomerDirectory,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_finish: FinishHook | None = None,
+) -> Handler:
     """The `inbound` FastAGI script for this configuration."""
 
-    async def inbound(session: AgiSession) -> None:
-        dnis = await session.get_variable("CTI_DNIS") or session.dnis
+    async def inbound(agi: AgiSession) -> None:
+        dnis = await agi.get_variable("CTI_DNIS") or agi.dnis
         tenant = config.tenant_for_number(dnis)
         if tenant is None:
-            log.warning("call %s: dialed number %r belongs to no tenant", session.uniqueid, dnis)
-            await session.set_variable("CTI_QUEUE", HANG_UP)
+            log.warning("call %s: dialed number %r belongs to no tenant", agi.uniqueid, dnis)
+            await agi.set_variable("CTI_QUEUE", HANG_UP)
             return
-        queue = native_queue_name(tenant, tenant.queues[0].id)
-        await session.set_variable("CTI_QUEUE", queue)
-        log.info(
-            "call %s: ani=%s dnis=%s tenant=%s -> queue %s",
-            session.uniqueid,
-            session.caller_num or "anonymous",
-            dnis,
-            tenant.tenant.id,
-            queue,
-        )
+        if tenant.ivr is None:
+            await agi.set_variable("CTI_QUEUE", native_queue_name(tenant, tenant.queues[0].id))
+            return
+        session = Session(tenant.ivr, ani=agi.caller_num, dnis=dnis, now=clock())
+        try:
+            action = session.begin()
+            while not isinstance(action, Finish):
+                action = session.resume(await _perform(agi, action, directory))
+        except AgiHangup:
+            session.caller_hung_up()
+            raise
+        finally:
+            if on_finish is not None:
+                on_finish(agi.uniqueid, tenant, session)
+        await _route(agi, tenant, session, action)
 
     return inbound
+
+
+async def _perform(agi: AgiSession, action: Action, directory: CustomerDirectory) -> Any:
+    if isinstance(action, Play):
+        return await agi.stream_file(action.prompt, DIGITS if action.interruptible else "")
+    if isinstance(action, Ask):
+        return await agi.get_data(action.prompt, action.timeout_seconds * 1000, action.max_digits)
+    if isinstance(action, Say):
+        verb = "SAY DIGITS" if action.as_digits else "SAY NUMBER"
+        await agi.command(f'{verb} {action.value} ""')
+        return None
+    if isinstance(action, SetLanguage):
+        await agi.set_variable("CHANNEL(language)", action.language)
+        return None
+    if isinstance(action, FindCustomer):
+        if action.by == "ani":
+            return await directory.by_phone(action.key)
+        return await directory.by_account(action.key)
+    if isinstance(action, Lookup):
+        return await directory.field(action.key, action.service)
+    raise TypeError(f"unknown IVR action {action!r}")
+
+
+async def _route(agi: AgiSession, tenant: TenantConfig, session: Session, end: Finish) -> None:
+    context = session.context
+    await agi.set_variable("CTI_IVR_PATH", ">".join(context.path))
+    await agi.set_variable("CTI_LANGUAGE", context.language)
+    if context.customer is not None:
+        await agi.set_variable("CTI_CUSTOMER", context.customer.customer_id)
+    await agi.set_variable("CTI_TIER", str(context.tier + end.priority))
+    if end.kind in ("queue", "callback"):
+        await agi.set_variable("CTI_QUEUE", native_queue_name(tenant, end.queue))
+        if end.kind == "callback":
+            await agi.set_variable("CTI_CALLBACK", end.destination)
+    elif end.kind in ROUTES:
+        await agi.set_variable("CTI_ROUTE", ROUTES[end.kind])
+        await agi.set_variable("CTI_DESTINATION", end.destination)
+    else:
+        await agi.set_variable("CTI_QUEUE", HANG_UP)
+    log.info(
+        "call %s: ivr %s -> %s %s (customer %s, tier %d)",
+        agi.uniqueid,
+        ">".join(context.path),
+        end.kind,
+        end.queue or end.destination,
+        context.customer.customer_id if context.customer else "unknown",
+        context.tier,
+    )

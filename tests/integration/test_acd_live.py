@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from acd import OfferCall, Outcome, PlaceCallback, SetAgentNotReady
+from acd import OfferCall, Outcome, PlaceCallback, SetAgentNotReady, SetAgentWrapUp
 from acd.runner import AcdRunner
 from cti.ami import AmiLink
 from cti.ami_events import AmiEvent, OtherEvent, UserEvent
@@ -56,14 +56,15 @@ class Center:
         await self.service.ami.action("Setvar", Variable=f"SIM_RING_{extension}", Value=ring)
         await self.service.ami.action("Setvar", Variable=f"SIM_TALK_{extension}", Value=talk)
 
-    async def call(self, dnis: str = "5000", hold: int = 40) -> str:
-        """Place a caller; returns the call id the ACD gives it (its channel's uniqueid)."""
+    async def call(self, dnis: str = "5000", hold: int = 40, keys: str = "1") -> str:
+        """Place a caller who presses `keys` in the IVR (1: sales); returns the call id
+        the ACD gives it (its channel's uniqueid)."""
         known = set(self.acd.legs) | set(self.acd.stats.outcomes)
         self.calls += 1
         await self.service.ami.originate(
             f"Local/{dnis}@cti-inbound",
             context="cti-sim-caller",
-            exten="s",
+            exten=keys,
             caller_id=f'"Caller" <+3360000{self.calls:04d}>',
             variables={"SIM_HOLD": str(hold)},
         )
@@ -126,9 +127,10 @@ async def test_callers_reach_distinct_agents_and_agents_come_back_after_wrap_up(
         )
     )
     assert {center.offers(first)[0], center.offers(second)[0]} == {"alice", "bob"}
-    await until(lambda: center.acd.agent_states["alice"] == "wrap_up")
+    wrapups = [c.agent_id for c in center.acd.history if isinstance(c, SetAgentWrapUp)]
+    assert sorted(wrapups) == ["alice", "bob"]
     await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=10)
-    assert center.acd.router.agent_state("bob").value in ("wrap_up", "ready")
+    await until(lambda: center.acd.agent_states["bob"] == "ready", timeout=10)
 
 
 async def test_no_answer_puts_the_agent_not_ready_and_the_call_goes_to_the_next(

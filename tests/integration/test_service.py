@@ -74,7 +74,7 @@ async def test_inbound_call_goes_through_our_agi_to_the_tenant_queue(service: Se
     await service.ami.originate(
         "Local/5001@cti-inbound",
         context="cti-sim-caller",
-        exten="s",
+        exten="1",
         caller_id='"A" <+33611111111>',
         variables={"SIM_HOLD": "2"},
     )
@@ -115,7 +115,7 @@ async def test_call_events_are_published_on_mqtt(service: Service, mosquitto: Mo
         await service.ami.originate(
             "Local/5000@cti-inbound",
             context="cti-sim-caller",
-            exten="s",
+            exten="1",
             caller_id='"C" <+33633333333>',
             variables={"SIM_HOLD": "1"},
         )
