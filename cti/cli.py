@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cti.asterisk_conf import write_asterisk_config
@@ -14,6 +15,8 @@ from cti.config import PlatformConfig, load_config
 from cti.errors import ConfigError
 from cti.service import Service
 from cti.settings import Settings
+from reports.export import render
+from reports.queue_log import read_queue_log
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +33,19 @@ def main(argv: list[str] | None = None) -> int:
         help="add the Local-channel phone stand-ins used by tests and the demo",
     )
     sub.add_parser("check-config", help="validate the configuration and exit")
+    report = sub.add_parser("report", help="KPIs (PRODUCT.md field names) as table, CSV or JSON")
+    report.add_argument(
+        "--queue-log",
+        type=Path,
+        required=True,
+        help="an Asterisk queue_log written by app_queue (or by our ACD)",
+    )
+    report.add_argument("--from", dest="from_", type=_when, help="ISO date/time (UTC) or epoch")
+    report.add_argument("--to", type=_when, help="ISO date/time (UTC) or epoch, exclusive")
+    report.add_argument("--queue")
+    report.add_argument("--sl-threshold", type=float, default=20.0)
+    report.add_argument("--short-abandon", type=float, default=5.0)
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     demo = sub.add_parser("demo", help="Asterisk + service + generated calls")
     demo.add_argument(
         "--seconds",
@@ -40,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--calls", type=int, default=6)
     args = parser.parse_args(argv)
 
+    if args.command == "report":
+        return _report(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -63,6 +81,44 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(run_demo(settings, config, seconds=args.seconds, calls=args.calls))
     return asyncio.run(_serve(settings, config))
+
+
+def _when(text: str) -> float:
+    """An epoch, or an ISO date/time read as UTC when it has no offset."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date/time or epoch: {text!r}") from exc
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        with args.queue_log.open(encoding="utf-8", errors="replace") as lines:
+            result = read_queue_log(
+                lines,
+                from_epoch=args.from_,
+                to_epoch=args.to,
+                queue=args.queue,
+                sl_threshold=args.sl_threshold,
+                short_abandon=args.short_abandon,
+            )
+    except OSError as exc:
+        print(f"cti: cannot read {args.queue_log}: {exc.strerror}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(result.queues, result.total, args.format))
+    if args.format != "json":
+        print(
+            f"malformed lines: {result.malformed_lines}; unknown events: "
+            f"{dict(result.unknown_events) or 'none'}; still waiting at the end: "
+            f"{result.incomplete_calls}",
+            file=sys.stderr,
+        )
+    return 0
 
 
 async def _serve(settings: Settings, config: PlatformConfig) -> int:

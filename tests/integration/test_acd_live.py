@@ -9,6 +9,9 @@ unless an agent takes them.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -275,8 +278,33 @@ async def test_waiting_callers_fall_back_to_the_native_queue_without_the_service
         fallback = [e for e in seen if isinstance(e, UserEvent) and e.name == "CtiFallback"]
         assert fallback and fallback[0].fields["CtiQueue"] == "acme-sales"
         assert time.monotonic() - began >= 4.5
+        await until(
+            lambda: any(isinstance(e, OtherEvent) and e.name == "AgentComplete" for e in seen),
+            timeout=30,
+        )
     finally:
         await link.close()
+    # what app_queue wrote reads back into our KPIs: the same call, answered
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "cti.cli",
+            "report",
+            "--queue-log",
+            str(stack.conf_dir / "log" / "queue_log"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    report = json.loads(done.stdout)["queues"]["acme-sales"]
+    assert (report["offered"], report["answered"], report["abandoned"]) == (1, 1, 0)
+    assert 0 <= report["asa_seconds"] <= 5 and report["avg_talk_seconds"] >= 1
 
 
 async def test_waiting_callers_hear_their_position(
