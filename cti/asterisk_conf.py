@@ -400,7 +400,7 @@ def _simulation_contexts() -> list[str]:
         "; the digits of the extension (s: none), then holds for SIM_HOLD seconds.",
         'exten => s,1,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
         " same => n,Hangup()",
-        'exten => _[0-9*#]!,1,Wait(${IF($["${SIM_DTMF_DELAY}" = ""]?2:${SIM_DTMF_DELAY})})',
+        'exten => _[0-9*#]!,1,Wait(${IF($["${SIM_DTMF_DELAY}" = ""]?3:${SIM_DTMF_DELAY})})',
         " same => n,SendDTMF(${EXTEN},250)",
         ' same => n,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
         " same => n,Hangup()",

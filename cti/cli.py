@@ -12,7 +12,8 @@ from pathlib import Path
 
 from cti.asterisk_conf import write_asterisk_config
 from cti.config import PlatformConfig, load_config
-from cti.errors import ConfigError
+from cti.errors import ConfigError, CtiError
+from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
 from reports.export import render
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         help="add the Local-channel phone stand-ins used by tests and the demo",
     )
     sub.add_parser("check-config", help="validate the configuration and exit")
+    prompts = sub.add_parser("prompts", help="our own IVR prompts")
+    prompts.add_argument("action", choices=("build",), help="build: speak them into audio files")
     report = sub.add_parser("report", help="KPIs (PRODUCT.md field names) as table, CSV or JSON")
     report.add_argument(
         "--queue-log",
@@ -70,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "check-config":
         print(f"configuration ok: {len(config.tenants)} tenant(s)")
+        return 0
+    if args.command == "prompts":
+        try:
+            files = build_prompts(config, settings.prompts_dir)
+        except CtiError as exc:
+            print(f"cti: {exc}", file=sys.stderr)
+            return 2
+        print(f"built {len(files)} prompt file(s) under {settings.prompts_dir.resolve()}")
         return 0
     if args.command == "asterisk-config":
         files = write_asterisk_config(args.out, settings, config, simulation=args.simulation)

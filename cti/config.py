@@ -85,8 +85,14 @@ class Agent(_Model):
     queues: tuple[Ident, ...] = ()
 
 
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")]
+
+
 class TenantConfig(_Model):
     tenant: Tenant
+    prompts: dict[Ident, dict[Language, Annotated[str, Field(min_length=1, max_length=2000)]]] = (
+        Field(default_factory=dict, description="Our own prompts: name -> language -> text.")
+    )
     skills: tuple[Skill, ...] = ()
     queues: tuple[Queue, ...]
     agents: tuple[Agent, ...] = ()

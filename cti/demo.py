@@ -21,6 +21,7 @@ from cti.asterisk_conf import write_asterisk_config
 from cti.asterisk_proc import AsteriskProcess
 from cti.calls import CallEnded
 from cti.config import PlatformConfig
+from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
 
@@ -35,6 +36,8 @@ async def run_demo(
     settings = settings.model_copy(update={"agent_device": "Local/{extension}@cti-sim-agent/n"})
     conf_dir = (DEMO_DIR / "asterisk").resolve()
     write_asterisk_config(conf_dir, settings, config, simulation=True)
+    built = build_prompts(config, settings.prompts_dir)
+    print(f"demo: {len(built)} IVR prompt(s) spoken into {settings.prompts_dir}")
     asterisk = AsteriskProcess(conf_dir, settings.asterisk_bin)
     print(f"demo: starting Asterisk from {conf_dir}")
     asterisk.start()

@@ -67,7 +67,13 @@ class Service:
         self.customers = CsvDirectory.load(settings.config_dir / "customers.csv")
         self.ivr_sessions: OrderedDict[str, IvrSession] = OrderedDict()
         self.agi.route(
-            "inbound", inbound_handler(config, self.customers, on_finish=self._on_ivr_finished)
+            "inbound",
+            inbound_handler(
+                config,
+                self.customers,
+                prompts_dir=settings.prompts_dir,
+                on_finish=self._on_ivr_finished,
+            ),
         )
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
         self.engine = create_engine(settings.database_url)

@@ -42,3 +42,4 @@ class Settings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
 
     asterisk_bin: str = "/usr/sbin/asterisk"
+    prompts_dir: Path = Path("var/prompts")

@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cti.agi import AgiHangup, AgiSession, Handler
 from cti.asterisk_conf import native_queue_name
 from cti.config import PlatformConfig, TenantConfig
 from cti.customers import CustomerDirectory
+from cti.prompts import prompt_path
 from ivr.menu import (
     Action,
     Ask,
@@ -51,6 +53,7 @@ def inbound_handler(
     config: PlatformConfig,
     directory: CustomerDirectory,
     *,
+    prompts_dir: Path = Path("var/prompts"),
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_finish: FinishHook | None = None,
 ) -> Handler:
@@ -70,7 +73,8 @@ def inbound_handler(
         try:
             action = session.begin()
             while not isinstance(action, Finish):
-                action = session.resume(await _perform(agi, action, directory))
+                prompts = _Prompts(prompts_dir, tenant, session.context.language)
+                action = session.resume(await _perform(agi, action, directory, prompts))
         except AgiHangup:
             session.caller_hung_up()
             raise
@@ -82,11 +86,33 @@ def inbound_handler(
     return inbound
 
 
-async def _perform(agi: AgiSession, action: Action, directory: CustomerDirectory) -> Any:
+class _Prompts:
+    """Our generated prompts by name and language; other names are Asterisk's sounds."""
+
+    def __init__(self, prompts_dir: Path, tenant: TenantConfig, language: str) -> None:
+        self.prompts_dir, self.tenant, self.language = prompts_dir, tenant, language
+
+    def file(self, name: str) -> str | None:
+        path = prompt_path(self.prompts_dir, self.tenant, name, self.language)
+        if path is None:
+            return name
+        if not path.with_suffix(".wav").exists():
+            log.warning("prompt %s not built (run `cti prompts build`): skipped", path)
+            return None
+        return str(path)
+
+
+async def _perform(
+    agi: AgiSession, action: Action, directory: CustomerDirectory, prompts: _Prompts
+) -> Any:
     if isinstance(action, Play):
-        return await agi.stream_file(action.prompt, DIGITS if action.interruptible else "")
+        file = prompts.file(action.prompt)
+        if file is None:
+            return ""
+        return await agi.stream_file(file, DIGITS if action.interruptible else "")
     if isinstance(action, Ask):
-        return await agi.get_data(action.prompt, action.timeout_seconds * 1000, action.max_digits)
+        file = prompts.file(action.prompt) or "silence/1"
+        return await agi.get_data(file, action.timeout_seconds * 1000, action.max_digits)
     if isinstance(action, Say):
         verb = "SAY DIGITS" if action.as_digits else "SAY NUMBER"
         await agi.command(f'{verb} {action.value} ""')

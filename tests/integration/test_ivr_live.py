@@ -12,6 +12,7 @@ import pytest
 from acd import CallState
 from cti.ami_events import AmiEvent, UserEvent
 from cti.config import PlatformConfig
+from cti.prompts import build_prompts
 from cti.service import Service
 from tests.integration.conftest import AsteriskStack
 
@@ -30,10 +31,12 @@ async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
 async def service(
     asterisk: AsteriskStack, example_config: PlatformConfig, tmp_path: Path
 ) -> AsyncIterator[Service]:
+    build_prompts(example_config, tmp_path / "prompts")
     settings = asterisk.settings.model_copy(
         update={
             "database_url": f"sqlite+aiosqlite:///{tmp_path}/c.db",
             "config_dir": ROOT / "config",
+            "prompts_dir": tmp_path / "prompts",
         }
     )
     svc = Service(settings, example_config)
