@@ -16,19 +16,13 @@ from typing import Protocol
 
 from cti.errors import ConfigError
 from ivr.menu import Customer
+from reports.kpis import normalise_number
 
 
 class CustomerDirectory(Protocol):
     async def by_phone(self, number: str) -> Customer | None: ...
     async def by_account(self, account: str) -> Customer | None: ...
     async def field(self, customer_id: str, name: str) -> str | None: ...
-
-
-def normalise_number(number: str) -> str:
-    """Digits with a leading + kept: the same caller written two ways matches."""
-    number = number.strip()
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return f"+{digits}" if number.startswith("+") else digits
 
 
 @dataclass
@@ -57,15 +51,15 @@ class CsvDirectory:
             raise ConfigError(path, line, f"bad customer row: {exc}") from exc
         self.customers[customer.customer_id] = customer
         for number in (row.get("phone") or "").split(";"):
-            if number.strip():
-                self.phones[normalise_number(number)] = customer.customer_id
+            if (normalised := normalise_number(number)) is not None:
+                self.phones[normalised] = customer.customer_id
         if row.get("account"):
             self.accounts[row["account"].strip()] = customer.customer_id
         known = {"id", "name", "phone", "account", "tier", "language"}
         self.fields[customer.customer_id] = {k: v for k, v in row.items() if k not in known}
 
     async def by_phone(self, number: str) -> Customer | None:
-        customer_id = self.phones.get(normalise_number(number))
+        customer_id = self.phones.get(normalise_number(number) or "")
         return self.customers.get(customer_id) if customer_id else None
 
     async def by_account(self, account: str) -> Customer | None:

@@ -40,9 +40,9 @@ from ivr.model import (
     TransferNode,
     VoicemailNode,
 )
+from reports.kpis import normalise_number
 
 MAX_STEPS = 200
-ANONYMOUS = frozenset({"", "anonymous", "unknown", "restricted", "private"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +220,7 @@ class Session:
     def _identify(self, name: str, node: IdentifyNode) -> Generator[Action, Any, str]:
         if node.by == "ani":
             key = self.context.ani
-            if key.lower() in ANONYMOUS:
+            if normalise_number(key) is None:
                 self._note(name, "identify", "anonymous caller")
                 return node.not_found
         else:
@@ -276,8 +276,10 @@ class Session:
         yield  # pragma: no cover
 
     def _callback(self, name: str, node: CallbackNode) -> Generator[Action, Any, Finish]:
-        number = self.context.variables.get(node.variable) if node.variable else self.context.ani
-        if not number or number.lower() in ANONYMOUS:
+        number = (
+            self.context.variables.get(node.variable, "") if node.variable else self.context.ani
+        )
+        if normalise_number(number) is None:
             self._note(name, "callback", "no number to call back")
             return Finish("hangup", reason="callback without a number")
         yield Play(node.prompt)
