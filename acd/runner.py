@@ -32,7 +32,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from acd.commands import (
@@ -241,12 +241,15 @@ class AcdRunner:
             self._note(command)
             self._commands.put_nowait(command)
         self._arm_timer()
-        self._persist()
+        # the router names every agent whose state it changed in the event or a command
+        touched = {getattr(c, "agent_id", None) for c in commands}
+        touched.add(getattr(event, "agent_id", None))
+        self._persist(a for a in touched if a in self.extensions)
         return commands
 
-    def _persist(self) -> None:
-        """Keep each agent's state in Asterisk's AstDB, to restore it after a restart."""
-        for agent_id in self.extensions:
+    def _persist(self, agent_ids: Iterable[str]) -> None:
+        """Keep these agents' states in Asterisk's AstDB, to restore them after a restart."""
+        for agent_id in agent_ids:
             state = self.router.agent_state(agent_id)
             reason = self.reasons.get(agent_id, "") if state == AgentState.NOT_READY else ""
             value = f"{state}:{reason}"
