@@ -25,7 +25,7 @@ from cti.ami import AmiLink
 from cti.ami_events import AmiEvent, OtherEvent, UserEvent
 from cti.config import PlatformConfig, TenantConfig
 from cti.service import Service
-from tests.integration.conftest import AsteriskStack
+from tests.integration.conftest import AsteriskStack, until
 
 pytestmark = pytest.mark.asterisk
 
@@ -37,13 +37,6 @@ def fast_config(example: PlatformConfig, **queue_changes: Any) -> PlatformConfig
     data = tenant.model_dump()
     data["queues"] = [{**q, **base, **queue_changes.get(q["id"], {})} for q in data["queues"]]
     return PlatformConfig(tenants=(TenantConfig.model_validate(data),))
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 class Center:

@@ -12,7 +12,7 @@ from cti.ami import AmiLink
 from cti.ami_events import AmiEvent, LinkDown, LinkUp, Resynced
 from cti.calls import CAUSE_LOST, CallArrived, CallChange, CallEnded, CallModel
 from cti.errors import AmiAuthError, AsteriskError
-from tests.integration.conftest import AsteriskStack
+from tests.integration.conftest import AsteriskStack, until
 from tests.integration.proxy import FaultyProxy
 
 pytestmark = pytest.mark.asterisk
@@ -36,11 +36,7 @@ class Tracker:
         return {c.ani: c for c in self.changes if isinstance(c, CallEnded)}
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; saw {self.changes[-5:]}")
-            await asyncio.sleep(0.05)
+        await until(predicate, timeout, f"saw {self.changes[-5:]}")
 
 
 def make_link(stack: AsteriskStack, port: int | None = None, **kw: object) -> AmiLink:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiomqtt
 import httpx
@@ -15,16 +15,9 @@ from cti.ami_events import AmiEvent, UserEvent
 from cti.calls import CallEnded
 from cti.config import PlatformConfig
 from cti.service import Service
-from tests.integration.conftest import AsteriskStack, Mosquitto
+from tests.integration.conftest import AsteriskStack, Mosquitto, until
 
 pytestmark = pytest.mark.asterisk
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ async def service(
     svc = Service(settings, example_config)
     await svc.start()
     await svc.ami.wait_connected(10)
-    await wait_until(lambda: svc.bus.connected)
+    await until(lambda: svc.bus.connected)
     yield svc
     await svc.stop()
 
@@ -55,7 +48,7 @@ async def test_health_reports_every_part(service: Service, mosquitto: Mosquitto)
     assert (body["status"], body["ami"], body["database"], body["mqtt"]) == ("ok",) * 4
     assert body["agi"]["listening"] is True
     mosquitto.stop()
-    await wait_until(lambda: not service.bus.connected)
+    await until(lambda: not service.bus.connected)
     response = await get_health(service)
     assert response.status_code == 503
     assert response.json()["mqtt"].startswith("down")
@@ -78,11 +71,11 @@ async def test_inbound_call_goes_through_our_agi_to_the_tenant_queue(service: Se
         caller_id='"A" <+33611111111>',
         variables={"SIM_HOLD": "2"},
     )
-    await wait_until(lambda: bool(waiting))
+    await until(lambda: bool(waiting))
     assert waiting[0].fields["CtiQueue"] == "acme-sales"
     assert waiting[0].fields["CtiTenant"] == "acme"
     assert service.agi.stats.requests == requests_before + 1
-    await wait_until(
+    await until(
         lambda: any(
             isinstance(c, CallEnded) and c.ani == "+33611111111" for c in service.call_changes
         )
@@ -97,7 +90,7 @@ async def test_unknown_number_is_refused_by_the_dialplan(service: Service) -> No
         caller_id='"B" <+33622222222>',
         variables={"SIM_HOLD": "20"},
     )
-    await wait_until(
+    await until(
         lambda: any(
             isinstance(c, CallEnded) and c.ani == "+33622222222" for c in service.call_changes
         ),
@@ -145,6 +138,6 @@ async def test_garbage_on_the_fastagi_port_is_rejected(service: Service) -> None
         writer.write(payload)
         await writer.drain()
         writer.close()
-    await wait_until(lambda: service.agi.stats.rejected == before + 3)
+    await until(lambda: service.agi.stats.rejected == before + 3)
     response = await get_health(service)
     assert response.json()["agi"]["listening"] is True
