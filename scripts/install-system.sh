@@ -10,11 +10,24 @@ need_asterisk=0; need_debs=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_debs+=(mosquitto)
 command -v espeak-ng >/dev/null 2>&1 || need_debs+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need_debs+=(sox)
+command -v pg_ctlcluster >/dev/null 2>&1 || need_debs+=(postgresql)
 if [ "${CTI_WITH_BROWSER:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_debs+=(chromium)
 fi
 
+start_postgres() {
+  # The store tests run on a real PostgreSQL: start the local cluster if it is down.
+  command -v pg_isready >/dev/null 2>&1 || return 0
+  pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+  [ "$(id -u)" = 0 ] || { echo "setup: PostgreSQL is down and starting it needs root" >&2; return 1; }
+  local version; version=$(ls /etc/postgresql | sort -V | tail -n1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 0.2; done
+  echo "setup: PostgreSQL did not start" >&2; return 1
+}
+
 if [ "$need_asterisk" = 0 ] && [ ${#need_debs[@]} = 0 ]; then
+  start_postgres
   exit 0
 fi
 
@@ -51,4 +64,10 @@ if [ "$need_asterisk" = 1 ]; then
   apt-get "${opts[@]}" install -y -qq -t bullseye --no-install-recommends \
     asterisk asterisk-modules asterisk-core-sounds-en-gsm asterisk-moh-opsound-gsm >/dev/null
 fi
+if printf '%s\n' "${need_debs[@]}" | grep -qx postgresql; then
+  # a cluster we installed: let the tests' superuser in over TCP with a password
+  start_postgres
+  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\""
+fi
+start_postgres
 echo "setup: system packages ready"
