@@ -71,7 +71,9 @@ from cti.ami import AmiLink
 from cti.ami_events import (
     AmiEvent,
     ChannelCreated,
+    ChannelHeld,
     ChannelHungUp,
+    ChannelUnheld,
     DeviceStateChanged,
     DialEnded,
     Resynced,
@@ -82,6 +84,8 @@ from cti.config import TenantConfig
 from cti.errors import AsteriskError
 from cti.routing import router_specs
 from cti.settings import Settings
+from reports import events as ev
+from reports.events import DomainEvent
 
 log = logging.getLogger("acd.runner")
 
@@ -107,6 +111,7 @@ class Leg:
     agent_id: str | None = None
     position: int | None = None
     estimated_wait: float | None = None
+    caller_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +152,10 @@ class AcdRunner:
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
+        record: Callable[[DomainEvent], object] | None = None,
     ) -> None:
         self.tenant = tenant
+        self.record = record  # the journal: every domain event this runner sees
         self.tenant_id = tenant.tenant.id
         self.ami = ami
         self.settings = settings
@@ -162,6 +169,7 @@ class AcdRunner:
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.reasons: dict[str, str] = {}  # not-ready reason per agent
         self._persisted: dict[str, str] = {}
+        self._recorded_states: dict[str, tuple[str, str]] = {}
         self._restored = False
         self.devices = {
             device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
@@ -244,8 +252,129 @@ class AcdRunner:
         # the router names every agent whose state it changed in the event or a command
         touched = {getattr(c, "agent_id", None) for c in commands}
         touched.add(getattr(event, "agent_id", None))
-        self._persist(a for a in touched if a in self.extensions)
+        agents = sorted(a for a in touched if a in self.extensions)
+        if self.record is not None:
+            self._journal(event, commands, agents)
+        self._persist(agents)
         return commands
+
+    def _journal(self, event: Event, commands: list[Command], agents: list[str]) -> None:
+        """Tell the journal what happened, as domain events (`reports.events`)."""
+        assert self.record is not None
+        at, tenant = self._now, self.tenant_id
+        out: list[DomainEvent] = []
+        if isinstance(event, CallQueued):
+            leg = self.legs.get(event.call_id)
+            out.append(
+                DomainEvent(
+                    tenant,
+                    at,
+                    ev.CALL_QUEUED,
+                    event.call_id,
+                    queue=event.queue,
+                    data={
+                        "tier": event.tier,
+                        "customer_id": event.customer_id,
+                        "caller_number": leg.caller_number if leg else None,
+                    },
+                )
+            )
+        elif isinstance(event, OfferAnswered):
+            out.append(DomainEvent(tenant, at, ev.CALL_ANSWERED, event.call_id, event.agent_id))
+        elif isinstance(event, OfferNotAnswered):
+            out.append(
+                DomainEvent(
+                    tenant,
+                    at,
+                    ev.CALL_OFFER_MISSED,
+                    event.call_id,
+                    event.agent_id,
+                    data={"offer_id": event.offer_id},
+                )
+            )
+        elif isinstance(event, CallbackRequested):
+            out.append(
+                DomainEvent(
+                    tenant, at, ev.CALLBACK_REQUESTED, event.call_id, data={"number": event.number}
+                )
+            )
+        for command in commands:
+            if isinstance(command, OfferCall | PlaceCallback):
+                out.append(
+                    DomainEvent(
+                        tenant,
+                        at,
+                        ev.CALL_OFFERED,
+                        command.call_id,
+                        command.agent_id,
+                        command.queue,
+                        data={"offer_id": command.offer_id},
+                    )
+                )
+            elif isinstance(command, CancelOffer):
+                out.append(
+                    DomainEvent(
+                        tenant,
+                        at,
+                        ev.CALL_OFFER_MISSED,
+                        command.call_id,
+                        command.agent_id,
+                        data={"offer_id": command.offer_id},
+                    )
+                )
+            elif isinstance(command, OverflowCall):
+                out.append(
+                    DomainEvent(
+                        tenant,
+                        at,
+                        ev.CALL_OVERFLOWED,
+                        command.call_id,
+                        data={"to_queue": command.to_queue},
+                    )
+                )
+            elif isinstance(command, RouteOut):
+                out.append(
+                    DomainEvent(
+                        tenant,
+                        at,
+                        ev.CALL_ROUTED_OUT,
+                        command.call_id,
+                        data={"kind": str(command.kind), "destination": command.destination},
+                    )
+                )
+            elif isinstance(command, CallFinished):
+                out.append(
+                    DomainEvent(
+                        tenant,
+                        at,
+                        ev.CALL_FINISHED,
+                        command.call_id,
+                        data={"outcome": str(command.outcome)},
+                    )
+                )
+        for agent_id in agents:
+            state = str(self.router.agent_state(agent_id))
+            reason = self.reasons.get(agent_id, "") if state == AgentState.NOT_READY else ""
+            if self._recorded_states.get(agent_id) != (state, reason):
+                self._recorded_states[agent_id] = (state, reason)
+                out.append(
+                    DomainEvent(
+                        tenant,
+                        at,
+                        ev.AGENT_STATE,
+                        agent_id=agent_id,
+                        data={"state": state, "reason": reason},
+                    )
+                )
+        for domain_event in out:
+            self.record(domain_event)
+
+    def hold(self, call_id: str, held: bool) -> None:
+        """The caller of `call_id` was put on hold (or taken off it) by the agent."""
+        leg = self.legs.get(call_id)
+        if self.record is not None and leg is not None and leg.state == TALKING:
+            kind = ev.CALL_HELD if held else ev.CALL_UNHELD
+            self.record(DomainEvent(self.tenant_id, self.clock(), kind, call_id, leg.agent_id))
 
     def _persist(self, agent_ids: Iterable[str]) -> None:
         """Keep these agents' states in Asterisk's AstDB, to restore them after a restart."""
@@ -289,6 +418,8 @@ class AcdRunner:
                 leg.state = TALKING
                 assert leg.agent_id is not None
                 self.feed(OfferAnswered(leg.call_id, leg.agent_id, leg.offer_id))
+        elif isinstance(event, ChannelHeld | ChannelUnheld):
+            self._on_hold(event)
         elif isinstance(event, ChannelCreated) and event.uniqueid in self.callback_legs:
             self.channel_names[event.uniqueid] = event.channel
         elif isinstance(event, ChannelHungUp):
@@ -297,6 +428,19 @@ class AcdRunner:
             self._on_resync(event)
         elif isinstance(event, DeviceStateChanged) and event.device in self.devices:
             self._on_device_state(self.devices[event.device], event.state)
+
+    def _on_hold(self, event: ChannelHeld | ChannelUnheld) -> None:
+        """Hold reported on the caller's channel or on the agent's phone of a call in talk."""
+        held = isinstance(event, ChannelHeld)
+        if event.uniqueid in self.legs:
+            self.hold(event.uniqueid, held)
+            return
+        for device, agent_id in self.devices.items():
+            if event.channel.startswith(device + "-"):
+                for leg in self.legs.values():
+                    if leg.agent_id == agent_id and leg.state == TALKING:
+                        self.hold(leg.call_id, held)
+                return
 
     def _on_device_state(self, agent_id: str, state: str) -> None:
         """A ready agent whose phone gets busy outside the ACD is not offered calls."""
@@ -333,7 +477,9 @@ class AcdRunner:
             leg.state = WAITING
             return
         channel = event.fields.get("Channel", "")
-        self.legs[event.uniqueid] = Leg(event.uniqueid, channel, queue)
+        self.legs[event.uniqueid] = Leg(
+            event.uniqueid, channel, queue, caller_number=event.fields.get("CallerIDNum")
+        )
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
         self.feed(CallQueued(event.uniqueid, queue, tier=tier, customer_id=customer))

@@ -31,8 +31,11 @@ from cti.customers import CsvDirectory
 from cti.db import create_engine, database_status
 from cti.errors import AsteriskError
 from cti.settings import Settings
+from cti.store.journal import Journal
+from cti.store.schema import upgrade
 from ivr.agi import inbound_handler
 from ivr.menu import Session as IvrSession
+from reports import events as ev
 
 log = logging.getLogger("cti.service")
 
@@ -77,14 +80,22 @@ class Service:
         )
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
         self.engine = create_engine(settings.database_url)
+        self.journal = Journal(self.engine)
         self.app = create_app(self.health)
-        self.acd = {t.tenant.id: AcdRunner(t, self.ami, settings) for t in config.tenants}
+        self.acd = {
+            t.tenant.id: AcdRunner(t, self.ami, settings, record=self.journal.record)
+            for t in config.tenants
+        }
+        self._call_tenants: dict[str, str] = {}  # live call id -> tenant
         self.call_changes: list[CallChange] = []
         self._http: _QuietServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
         """Start every part; the AMI link keeps retrying in the background."""
+        await upgrade(self.engine)
+        await self.journal.recover()
+        await self.journal.start()
         await self.agi.start()
         await self.bus.start()
         for runner in self.acd.values():
@@ -130,6 +141,7 @@ class Service:
         await self.ami.close()
         await self.agi.close()
         await self.bus.close()
+        await self.journal.close()
         await self.engine.dispose()
 
     async def health(self) -> dict[str, Any]:
@@ -151,6 +163,13 @@ class Service:
             },
             "agi": {"listening": self.agi.listening, "requests": self.agi.stats.requests},
             "mqtt_dropped": self.bus.dropped,
+            "journal": {
+                "recorded": self.journal.stats.recorded,
+                "written": self.journal.stats.written,
+                "backlog": self.journal.backlog,
+                "write_errors": self.journal.stats.write_errors,
+                "last_error": self.journal.stats.last_error,
+            },
         }
 
     def _on_ivr_finished(self, uniqueid: str, tenant: TenantConfig, session: IvrSession) -> None:
@@ -158,6 +177,21 @@ class Service:
         self.ivr_sessions[uniqueid] = session
         while len(self.ivr_sessions) > 10_000:
             self.ivr_sessions.popitem(last=False)
+        context, finish = session.context, session.finish
+        self.journal.event(
+            tenant.tenant.id,
+            ev.IVR_FINISHED,
+            call_id=uniqueid,
+            data={
+                "path": list(context.path),
+                "customer_id": context.customer.customer_id if context.customer else None,
+                "tier": context.tier,
+                "language": context.language,
+                "variables": dict(context.variables),
+                "timeline": [dataclasses.asdict(step) for step in session.timeline],
+                "result": dataclasses.asdict(finish) if finish is not None else None,
+            },
+        )
 
     def _on_ami_event(self, event: AmiEvent) -> None:
         if isinstance(event, LinkUp | LinkDown):
@@ -166,6 +200,32 @@ class Service:
             self.call_changes.append(change)
             log.info("%s", describe(change))
             self.bus.publish(f"cti/calls/{change.call_id}", _change_payload(change))
+            self._journal_call(change)
+
+    def _journal_call(self, change: CallChange) -> None:
+        """A call's arrival and end, for the tenant that owns the number dialed."""
+        if isinstance(change, CallArrived):
+            tenant = self.config.tenant_for_number(change.dnis or "")
+            if tenant is None:
+                return
+            self._call_tenants[change.call_id] = tenant.tenant.id
+            self.journal.event(
+                tenant.tenant.id,
+                ev.CALL_ARRIVED,
+                at=change.time,
+                call_id=change.call_id,
+                data={"ani": change.ani, "dnis": change.dnis, "direction": "inbound"},
+            )
+        elif isinstance(change, CallEnded):
+            tenant_id = self._call_tenants.pop(change.call_id, None)
+            if tenant_id is not None:
+                self.journal.event(
+                    tenant_id,
+                    ev.CALL_HUNGUP,
+                    at=change.time,
+                    call_id=change.call_id,
+                    data={"cause": change.cause},
+                )
 
     async def _heartbeat(self) -> None:
         while True:

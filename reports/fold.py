@@ -339,4 +339,3 @@ class Folder:
                 before = row.record()
                 row.wrapup_ended_at = event.at
                 out.calls.append(CallChanged(call_id, before, row.record(), row))
-

@@ -240,12 +240,17 @@ class Journal:
 
     async def _write_folds(self, pending: _Pending) -> None:
         async with self.engine.begin() as conn:
-            await self._write_rows(conn, pending.rows.values(), pending.intervals,
-                                   pending.interval_tenants)
+            await self._write_rows(
+                conn, pending.rows.values(), pending.intervals, pending.interval_tenants
+            )
             surveys = [e for e in pending.events if e.kind == ev.SURVEY_ANSWERED]
             if surveys:
-                await upsert(conn, Survey.__table__, _survey_rows(surveys),
-                             ["tenant_id", "call_id", "question"])
+                await upsert(
+                    conn,
+                    Survey.__table__,
+                    _survey_rows(surveys),
+                    ["tenant_id", "call_id", "question"],
+                )
             ids = [e.event_id for e in pending.events]
             for start in range(0, len(ids), 500):
                 await conn.execute(
@@ -269,69 +274,35 @@ class Journal:
                 (t, i.agent, i.start, i.state): _interval_row(t, i)
                 for t, i in zip(tenants, intervals, strict=True)
             }
-            await upsert(conn, AgentStateInterval.__table__, list(interval_rows.values()),
-                         ["tenant_id", "agent_id", "start", "state"])
+            await upsert(
+                conn,
+                AgentStateInterval.__table__,
+                list(interval_rows.values()),
+                ["tenant_id", "agent_id", "start", "state"],
+            )
 
     # -- recovery -----------------------------------------------------------------------
 
     async def recover(self) -> int:
         """Fold again what a crash left unfolded; re-adopt the calls and agents in progress.
 
-        Returns the number of events folded again.
+        The events folded again are those of every call an unfolded event touches (and
+        of the calls whose after-call work an unfolded agent event may close), with their
+        agents' state events from the last one before the earliest of them. Returns the
+        number of events that were unfolded.
         """
         now = self.clock()
         async with self.engine.begin() as conn:
             unfolded = (
                 await conn.execute(
-                    select(Event.tenant_id, Event.call_id, Event.agent_id, Event.kind)
-                    .where(Event.folded.is_(False))
+                    select(Event.tenant_id, Event.call_id, Event.agent_id, Event.at).where(
+                        Event.folded.is_(False)
+                    )
                 )
             ).all()
-            calls = {(r.tenant_id, r.call_id) for r in unfolded if r.call_id}
-            agents = {(r.tenant_id, r.agent_id) for r in unfolded if r.kind == ev.AGENT_STATE}
-            refold: dict[str, Folder] = {}
-            for tenant, call_id in sorted(calls):
-                rows = await conn.execute(
-                    select(Event).where(Event.tenant_id == tenant, Event.call_id == call_id)
-                    .order_by(Event.at, Event.seq)
-                )
-                folder = refold.setdefault(tenant, Folder(tenant))
-                for row in rows:
-                    event = _domain_event(row)
-                    if event.kind != ev.AGENT_STATE:
-                        folder.apply(event)
-            intervals: list[StateInterval] = []
-            tenants: list[str] = []
-            for tenant, agent_id in sorted(agents):
-                first = (
-                    await conn.execute(
-                        select(Event.seq).where(
-                            Event.tenant_id == tenant, Event.agent_id == agent_id,
-                            Event.kind == ev.AGENT_STATE, Event.folded.is_(False),
-                        ).order_by(Event.seq).limit(1)
-                    )
-                ).scalar_one()
-                previous = (
-                    await conn.execute(
-                        select(Event.seq).where(
-                            Event.tenant_id == tenant, Event.agent_id == agent_id,
-                            Event.kind == ev.AGENT_STATE, Event.seq < first,
-                        ).order_by(Event.seq.desc()).limit(1)
-                    )
-                ).scalar_one_or_none()
-                rows = await conn.execute(
-                    select(Event).where(
-                        Event.tenant_id == tenant, Event.agent_id == agent_id,
-                        Event.kind == ev.AGENT_STATE, Event.seq >= (previous or first),
-                    ).order_by(Event.seq)
-                )
-                folder = Folder(tenant)
-                for row in rows:
-                    folded = folder.apply(_domain_event(row))
-                    intervals.extend(folded.intervals)
-                    tenants.extend(tenant for _ in folded.intervals)
-            call_rows = [r.columns() for f in refold.values() for r in f.calls.values()]
-            await self._write_rows(conn, call_rows, intervals, tenants)
+            for tenant in sorted({r.tenant_id for r in unfolded}):
+                mine = [r for r in unfolded if r.tenant_id == tenant]
+                await self._refold(conn, tenant, mine)
             await conn.execute(
                 update(Event.__table__).where(Event.folded.is_(False)).values(folded=True)
             )
@@ -340,6 +311,52 @@ class Journal:
         if unfolded:
             log.warning("journal: folded %d events a crash had left unfolded", len(unfolded))
         return len(unfolded)
+
+    async def _refold(self, conn: AsyncConnection, tenant: str, unfolded: list[Any]) -> None:
+        call_ids = {r.call_id for r in unfolded if r.call_id}
+        agents = {r.agent_id for r in unfolded if r.agent_id}
+        if agents:  # calls whose wrap-up an unfolded agent event may have ended
+            open_acw = await conn.execute(
+                select(Call.call_id).where(
+                    Call.tenant_id == tenant,
+                    Call.agent.in_(sorted(agents)),
+                    Call.answered_at.is_not(None),
+                    Call.wrapup_ended_at.is_(None),
+                )
+            )
+            call_ids.update(open_acw.scalars())
+        rows: dict[int, Any] = {}
+        for chunk in _chunks(sorted(call_ids)):
+            for row in await conn.execute(
+                select(Event).where(Event.tenant_id == tenant, Event.call_id.in_(chunk))
+            ):
+                rows[row.seq] = row
+        agents.update(r.agent_id for r in rows.values() if r.agent_id)
+        since = min([r.at for r in rows.values()] + [r.at for r in unfolded])
+        for agent_id in sorted(agents):
+            mine = (
+                (Event.tenant_id == tenant)
+                & (Event.agent_id == agent_id)
+                & (Event.kind == ev.AGENT_STATE)
+            )
+            start = (
+                await conn.execute(
+                    select(Event.at)
+                    .where(mine, Event.at <= since)
+                    .order_by(Event.at.desc(), Event.seq.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            for row in await conn.execute(
+                select(Event).where(mine, Event.at >= (since if start is None else start))
+            ):
+                rows[row.seq] = row
+        folder = Folder(tenant)
+        intervals: list[StateInterval] = []
+        for row in sorted(rows.values(), key=lambda r: (r.at, r.seq)):
+            intervals.extend(folder.apply(_domain_event(row)).intervals)
+        call_rows = [folder.calls[c].columns() for c in call_ids if c in folder.calls]
+        await self._write_rows(conn, call_rows, intervals, [tenant] * len(intervals))
 
     async def _adopt(self, conn: AsyncConnection, now: float) -> None:
         """Calls still in progress, and every agent's last state, continue in memory."""
@@ -354,8 +371,11 @@ class Journal:
         )
         for row in open_calls:
             folder = self.folder(row.tenant_id)
-            data = {k: getattr(row, k) for k in CallRow.__dataclass_fields__ if k != "tenant"
-                    and hasattr(row, k)}
+            data = {
+                k: getattr(row, k)
+                for k in CallRow.__dataclass_fields__
+                if k != "tenant" and hasattr(row, k)
+            }
             call = CallRow(tenant=row.tenant_id, **data)
             folder.adopt(call)
             if call.talk_ended_at is not None and call.agent is not None:
@@ -375,6 +395,11 @@ class Journal:
             )
 
 
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in names}
 
@@ -383,8 +408,14 @@ def _survey_rows(events: list[DomainEvent]) -> list[dict[str, Any]]:
     rows = []
     for event in events:
         for question, score in enumerate(event.data.get("scores") or [], start=1):
-            rows.append({
-                "tenant_id": event.tenant, "call_id": event.call_id, "question": question,
-                "agent_id": event.agent_id, "score": int(score), "at": event.at,
-            })
+            rows.append(
+                {
+                    "tenant_id": event.tenant,
+                    "call_id": event.call_id,
+                    "question": question,
+                    "agent_id": event.agent_id,
+                    "score": int(score),
+                    "at": event.at,
+                }
+            )
     return rows

@@ -94,7 +94,8 @@ class CustomerPhone(Base):
     label: Mapped[str | None] = mapped_column(String(32))
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
             ondelete="CASCADE",
         ),
         Index("ix_customer_phones_customer", "tenant_id", "customer_id"),
