@@ -137,6 +137,11 @@ class CallModel:
         self.ended: OrderedDict[str, Call] = OrderedDict()
         self.remember_ended = remember_ended
         self.late_events = 0
+        self._channel_calls: dict[str, str] = {}  # channel uniqueid -> call id (linkedid)
+
+    def call_id_of(self, uniqueid: str) -> str | None:
+        """The call (linkedid) a channel belongs to, while the call is live or remembered."""
+        return self._channel_calls.get(uniqueid)
 
     def get(self, call_id: str) -> Call | None:
         return self.calls.get(call_id) or self.ended.get(call_id)
@@ -174,6 +179,7 @@ class CallModel:
     def _channel(self, call: Call, event: ChannelEvent) -> Channel:
         channel = call.channels.get(event.uniqueid)
         if channel is None:
+            self._channel_calls[event.uniqueid] = call.call_id
             channel = call.channels[event.uniqueid] = Channel(
                 uniqueid=event.uniqueid,
                 name=event.channel,
@@ -221,7 +227,9 @@ class CallModel:
         del self.calls[call.call_id]
         self.ended[call.call_id] = call
         while len(self.ended) > self.remember_ended:
-            self.ended.popitem(last=False)
+            _, forgotten = self.ended.popitem(last=False)
+            for uniqueid in forgotten.channels:
+                self._channel_calls.pop(uniqueid, None)
         return CallEnded(
             call.call_id,
             call.ended_at,
@@ -261,6 +269,7 @@ class CallModel:
     def _adopt(self, call: Call, snap: ChannelSnapshot, now: float) -> None:
         channel = call.channels.get(snap.uniqueid)
         if channel is None:
+            self._channel_calls[snap.uniqueid] = call.call_id
             channel = call.channels[snap.uniqueid] = Channel(
                 uniqueid=snap.uniqueid,
                 name=snap.channel,

@@ -33,9 +33,10 @@ from cti.errors import AsteriskError
 from cti.settings import Settings
 from cti.store.journal import Journal
 from cti.store.schema import upgrade
-from ivr.agi import inbound_handler
+from ivr.agi import inbound_handler, survey_handler
 from ivr.menu import Session as IvrSession
 from reports import events as ev
+from reports.events import DomainEvent
 
 log = logging.getLogger("cti.service")
 
@@ -78,12 +79,34 @@ class Service:
                 on_finish=self._on_ivr_finished,
             ),
         )
+        self.survey_results: list[tuple[str, str, str | None, list[int]]] = []
+
+        def on_survey(
+            tenant_id: str, call_id: str, agent_id: str | None, scores: list[int]
+        ) -> None:
+            """A caller's survey answers: to the journal, and the last few kept here."""
+            self.survey_results.append((tenant_id, call_id, agent_id, scores))
+            del self.survey_results[:-1000]
+            journal = getattr(self, "journal", None)
+            if journal is not None:
+                journal.event(
+                    tenant_id,
+                    "survey.answered",
+                    call_id=call_id,
+                    agent_id=agent_id,
+                    data={"scores": scores},
+                )
+
+        self.agi.route(
+            "survey",
+            survey_handler(config, prompts_dir=settings.prompts_dir, on_result=on_survey),
+        )
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
         self.engine = create_engine(settings.database_url)
         self.journal = Journal(self.engine)
         self.app = create_app(self.health)
         self.acd = {
-            t.tenant.id: AcdRunner(t, self.ami, settings, record=self.journal.record)
+            t.tenant.id: AcdRunner(t, self.ami, settings, record=self._record)
             for t in config.tenants
         }
         self._call_tenants: dict[str, str] = {}  # live call id -> tenant
@@ -178,19 +201,22 @@ class Service:
         while len(self.ivr_sessions) > 10_000:
             self.ivr_sessions.popitem(last=False)
         context, finish = session.context, session.finish
-        self.journal.event(
-            tenant.tenant.id,
-            ev.IVR_FINISHED,
-            call_id=uniqueid,
-            data={
-                "path": list(context.path),
-                "customer_id": context.customer.customer_id if context.customer else None,
-                "tier": context.tier,
-                "language": context.language,
-                "variables": dict(context.variables),
-                "timeline": [dataclasses.asdict(step) for step in session.timeline],
-                "result": dataclasses.asdict(finish) if finish is not None else None,
-            },
+        self._record(
+            DomainEvent(
+                tenant.tenant.id,
+                time.time(),
+                ev.IVR_FINISHED,
+                call_id=uniqueid,
+                data={
+                    "path": list(context.path),
+                    "customer_id": context.customer.customer_id if context.customer else None,
+                    "tier": context.tier,
+                    "language": context.language,
+                    "variables": dict(context.variables),
+                    "timeline": [dataclasses.asdict(step) for step in session.timeline],
+                    "result": dataclasses.asdict(finish) if finish is not None else None,
+                },
+            )
         )
 
     def _on_ami_event(self, event: AmiEvent) -> None:
@@ -201,6 +227,14 @@ class Service:
             log.info("%s", describe(change))
             self.bus.publish(f"cti/calls/{change.call_id}", _change_payload(change))
             self._journal_call(change)
+
+    def _record(self, event: DomainEvent) -> None:
+        """Journal an event under its call's id: the linkedid, whatever channel reported it."""
+        if event.call_id is not None:
+            call_id = self.calls.call_id_of(event.call_id)
+            if call_id is not None and call_id != event.call_id:
+                event = dataclasses.replace(event, call_id=call_id)
+        self.journal.record(event)
 
     def _journal_call(self, change: CallChange) -> None:
         """A call's arrival and end, for the tenant that owns the number dialed."""

@@ -131,3 +131,6 @@ async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s{'; ' + what if what else ''}")
         await asyncio.sleep(0.05)
+
+
+from tests.integration.center import center, center_factory  # noqa: E402,F401  (fixtures)

@@ -39,8 +39,13 @@ def script(call_id: str = "c1", agent: str = "alice", t0: float = T0) -> list[Do
         e(50, "agent.state", agent_id=agent, data={"state": "wrap_up"}),
         e(51, "call.hungup", call_id=call_id, data={"cause": 16}),
         e(52, "survey.answered", call_id=call_id, agent_id=agent, data={"scores": [4, 5]}),
-        e(60, "call.wrapped_up", call_id=call_id, agent_id=agent,
-          data={"disposition": "sale", "notes": "ok", "resolved": True}),
+        e(
+            60,
+            "call.wrapped_up",
+            call_id=call_id,
+            agent_id=agent,
+            data={"disposition": "sale", "notes": "ok", "resolved": True},
+        ),
         e(60, "agent.state", agent_id=agent, data={"state": "ready"}),
     ]
 
@@ -75,12 +80,18 @@ async def test_events_are_logged_and_folded(store_engine: AsyncEngine) -> None:
     async with store_engine.connect() as conn:
         states = [
             (r.state, r.end - r.start)
-            for r in await conn.execute(select(AgentStateInterval).order_by(AgentStateInterval.start))
+            for r in await conn.execute(
+                select(AgentStateInterval).order_by(AgentStateInterval.start)
+            )
         ]
         surveys = [(r.question, r.score) for r in await conn.execute(select(Survey))]
-        unfolded = (await conn.execute(select(func.count()).where(Event.folded.is_(False))))
+        unfolded = await conn.execute(select(func.count()).where(Event.folded.is_(False)))
     assert states == [
-        ("ready", 6), ("reserved", 3), ("on_call", 11), ("hold", 10), ("on_call", 20),
+        ("ready", 6),
+        ("reserved", 3),
+        ("on_call", 11),
+        ("hold", 10),
+        ("on_call", 20),
         ("wrap_up", 10),
     ]
     assert sorted(surveys) == [(1, 4), (2, 5)]
