@@ -104,7 +104,7 @@ class Service:
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
         self.engine = create_engine(settings.database_url)
         self.journal = Journal(self.engine)
-        self.app = create_app(self.health)
+        self.app = create_app(self.health, engine=self.engine, config=config, settings=settings)
         self.acd = {
             t.tenant.id: AcdRunner(t, self.ami, settings, record=self._record)
             for t in config.tenants

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # signs the web sessions; empty: one is generated once and kept in var/session_secret
+    session_secret: str = ""
+    session_hours: float = 12.0
 
     database_url: str = "sqlite+aiosqlite:///var/cti.db"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
