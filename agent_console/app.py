@@ -20,7 +20,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_console import auth, users_api
+from agent_console import auth, customers_api, users_api, ws
+from agent_console.hub import Hub
 from cti.config import PlatformConfig
 from cti.settings import Settings
 
@@ -41,6 +42,8 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = auth.SessionTokens.from_settings(settings)
     app.state.login_throttle = auth.LoginThrottle()
+    app.state.hub = Hub()
+    app.state.center = None  # the running service sets its ConsoleBridge here
 
     @app.get("/health")
     async def get_health() -> JSONResponse:
@@ -50,5 +53,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(users_api.router)
     # The tenant-scoped APIs: one include_router line per module, below this one.
+    app.include_router(customers_api.router)
+    app.include_router(ws.router)
 
     return app

@@ -21,22 +21,28 @@ import uvicorn
 
 from acd.runner import AcdRunner
 from agent_console.app import create_app
+from agent_console.hub import Hub
 from cti.agi import AgiServer
 from cti.ami import AmiLink
 from cti.ami_events import AmiEvent, LinkDown, LinkUp
 from cti.bus import Bus
 from cti.calls import CallAnswered, CallArrived, CallChange, CallEnded, CallModel
 from cti.config import PlatformConfig, TenantConfig
+from cti.console import ConsoleBridge
 from cti.customers import CsvDirectory
 from cti.db import create_engine, database_status
 from cti.errors import AsteriskError
+from cti.live_publisher import LivePublisher
+from cti.queue_log_writer import QueueLogWriter
 from cti.settings import Settings
+from cti.store.calls import records_since
 from cti.store.journal import Journal
 from cti.store.schema import upgrade
 from ivr.agi import inbound_handler, survey_handler
 from ivr.menu import Session as IvrSession
 from reports import events as ev
 from reports.events import DomainEvent
+from reports.live import LiveOptions
 
 log = logging.getLogger("cti.service")
 
@@ -110,6 +116,18 @@ class Service:
             for t in config.tenants
         }
         self._call_tenants: dict[str, str] = {}  # live call id -> tenant
+        self.live = LivePublisher(
+            self.bus, options=LiveOptions(minutes=settings.live_interval_minutes)
+        )
+        self.journal.subscribe(self.live.on_event)
+        self.queue_log = QueueLogWriter(str(settings.queue_log_path))
+        self.journal.subscribe(self.queue_log.on_event)
+        self.hub: Hub = self.app.state.hub
+        self.console = ConsoleBridge(
+            config, self.acd, self.journal, self.hub, self.engine, live=self.live.snapshot
+        )
+        self.live.subscribe(self.console.on_live)
+        self.app.state.center = self.console
         self.call_changes: list[CallChange] = []
         self._http: _QuietServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -118,7 +136,10 @@ class Service:
         """Start every part; the AMI link keeps retrying in the background."""
         await upgrade(self.engine)
         await self.journal.recover()
+        await self._seed_live()
         await self.journal.start()
+        await self.live.start()
+        await self.queue_log.start()
         await self.agi.start()
         await self.bus.start()
         for runner in self.acd.values():
@@ -163,9 +184,26 @@ class Service:
             await runner.close()
         await self.ami.close()
         await self.agi.close()
-        await self.bus.close()
         await self.journal.close()
+        await self.live.close()
+        await self.queue_log.close()
+        await self.bus.close()
         await self.engine.dispose()
+
+    async def _seed_live(self) -> None:
+        """Today's figures, from the store, before the first new event arrives."""
+        for tenant in self.config.tenants:
+            tid = tenant.tenant.id
+            day = self.live.board.tenant(tid).options.day_start(time.time())
+            records, intervals = await records_since(self.engine, tid, day)
+            folder = self.journal.folder(tid)
+            agents = []
+            for agent in tenant.agents:
+                now = folder.agent_state(agent.id)
+                if now is not None:
+                    agents.append((agent.id, now[0], now[1], now[2]))
+                    self.queue_log.seed_agent(tid, agent.id, now[0], now[2])
+            self.live.seed(tid, records, intervals, agents=agents)
 
     async def health(self) -> dict[str, Any]:
         database = await database_status(self.engine)
@@ -225,7 +263,6 @@ class Service:
         for change in self.calls.apply(event):
             self.call_changes.append(change)
             log.info("%s", describe(change))
-            self.bus.publish(f"cti/calls/{change.call_id}", _change_payload(change))
             self._journal_call(change)
 
     def _record(self, event: DomainEvent) -> None:
@@ -286,7 +323,3 @@ def describe(change: CallChange) -> str:
             f" cause={change.cause} {change.cause_text}".rstrip()
         )
     return f"call {change.call_id} {type(change).__name__}"
-
-
-def _change_payload(change: CallChange) -> dict[str, Any]:
-    return {"type": type(change).__name__, **dataclasses.asdict(change)}

@@ -7,6 +7,7 @@ what the call center *is* (queues, agents, menus) lives in `cti.config`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/cti.db"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    # Asterisk-format queue_log of our ACD's calls ("{tenant}" in the path: one per tenant)
+    queue_log_path: Path = Path("var/queue_log")
+    live_interval_minutes: Literal[15, 30, 60] = 15  # the "current interval" of live figures
 
     asterisk_bin: str = "/usr/sbin/asterisk"
     prompts_dir: Path = Path("var/prompts")

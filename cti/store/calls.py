@@ -9,7 +9,9 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
-from cti.store.models import Call, Callback, Event
+from cti.store.models import AgentStateInterval, Call, Callback, Event
+from reports.fold import CallRow, StateInterval
+from reports.kpis import CallRecord
 
 OPEN_CALLBACK = ("pending", "reserved", "dialing", "retry")
 
@@ -112,3 +114,30 @@ async def call_record(engine: AsyncEngine, tenant: str, call_id: str) -> dict[st
             for e in events
         ]
         return record
+
+
+async def records_since(
+    engine: AsyncEngine, tenant: str, since: float
+) -> tuple[list[CallRecord], list[StateInterval]]:
+    """The call records and closed agent intervals from `since` on (to seed live figures)."""
+    fields = [f for f in CallRow.__dataclass_fields__ if f not in ("tenant", "held_since")]
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(Call).where(
+                Call.tenant_id == tenant, Call.queued_at >= since, Call.outcome.is_not(None)
+            )
+        )
+        records = []
+        for row in rows:
+            record = CallRow(tenant, **{f: getattr(row, f) for f in fields}).record()
+            if record is not None:
+                records.append(record)
+        intervals = [
+            StateInterval(r.agent_id, r.state, r.reason, r.start, r.end)
+            for r in await conn.execute(
+                select(AgentStateInterval).where(
+                    AgentStateInterval.tenant_id == tenant, AgentStateInterval.end > since
+                )
+            )
+        ]
+    return records, intervals

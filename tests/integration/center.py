@@ -37,7 +37,9 @@ class Center:
         await self.service.ami.action("Setvar", Variable=f"SIM_RING_{extension}", Value=ring)
         await self.service.ami.action("Setvar", Variable=f"SIM_TALK_{extension}", Value=talk)
 
-    async def call(self, dnis: str = "5000", hold: int = 40, keys: str = "1") -> str:
+    async def call(
+        self, dnis: str = "5000", hold: int = 40, keys: str = "1", caller: str | None = None
+    ) -> str:
         """Place a caller who presses `keys` in the IVR (1: sales); returns the call id
         the ACD gives it (its channel's uniqueid)."""
         known = set(self.acd.legs) | set(self.acd.stats.outcomes)
@@ -46,7 +48,7 @@ class Center:
             f"Local/{dnis}@cti-inbound",
             context="cti-sim-caller",
             exten=keys,
-            caller_id=f'"Caller" <+3360000{self.calls:04d}>',
+            caller_id=f'"Caller" <{caller or f"+3360000{self.calls:04d}"}>',
             variables={"SIM_HOLD": str(hold)},
         )
         await until(lambda: bool(set(self.acd.legs) - known))

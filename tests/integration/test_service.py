@@ -103,8 +103,10 @@ async def test_unknown_number_is_refused_by_the_dialplan(service: Service) -> No
 
 
 async def test_call_events_are_published_on_mqtt(service: Service, mosquitto: Mosquitto) -> None:
+    """Under the tenant's prefix: a call's domain events, from arrival to hang-up."""
     async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
-        await client.subscribe("cti/calls/#")
+        await client.subscribe("cti/acme/calls/#")
+        await client.subscribe("cti/calls/#")  # nothing tenant-less goes out any more
         await service.ami.originate(
             "Local/5000@cti-inbound",
             context="cti-sim-caller",
@@ -112,15 +114,17 @@ async def test_call_events_are_published_on_mqtt(service: Service, mosquitto: Mo
             caller_id='"C" <+33633333333>',
             variables={"SIM_HOLD": "1"},
         )
-        kinds = []
+        kinds: list[str] = []
         async with asyncio.timeout(15):
             async for message in client.messages:
+                assert str(message.topic).startswith("cti/acme/calls/")
                 payload = json.loads(bytes(message.payload))  # type: ignore[arg-type]
-                if payload.get("ani") == "+33633333333" or kinds:
-                    kinds.append(payload["type"])
-                if payload["type"] == "CallEnded" and payload.get("ani") == "+33633333333":
+                if payload["data"].get("ani") == "+33633333333" or kinds:
+                    kinds.append(payload["event"])
+                if {"call.hungup", "call.finished"} <= set(kinds):
                     break
-    assert kinds[0] == "CallArrived" and kinds[-1] == "CallEnded"
+    assert kinds[:3] == ["call.arrived", "ivr.finished", "call.queued"]
+    assert {"call.hungup", "call.finished"} == set(kinds[3:])  # the caller gave up waiting
 
 
 async def test_heartbeat_reaches_the_dialplan(service: Service, asterisk: AsteriskStack) -> None:

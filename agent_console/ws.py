@@ -1,0 +1,243 @@
+"""The console's websocket (`/ws`) and the REST twins of its actions (`/api/actions/...`).
+
+Protocol, version 1. Every message is a JSON object with `type` and `version`.
+
+Client -> server: `{"type": <action>, "version": 1, "id": <optional, echoed>, ...fields}`
+where the action is one of `ACTIONS` below (fields per action in its model), plus
+`ping` and `sync` (ask for a fresh `snapshot`).
+
+Server -> client:
+- `hello` once, with the principal, then a `snapshot` (the whole truth for this user:
+  agent state and current call for an agent; queues and agents for a supervisor);
+- `ack` {id, result} after an action succeeded, `error` {id, error, detail} when a
+  message was malformed, unknown, not allowed, or refused by the center; the
+  connection survives every error;
+- pushes: `agent.state`, `screen_pop`, `call.update`, `queue.stats`, `agent.stats`,
+  `alert`.
+
+Authentication: the session token (cookie, or `?token=` for the websocket); a message
+can only act in the user's own tenant: agents act on themselves, supervisors on the
+agents of their tenant; anything else is refused with an `error`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Literal, Protocol
+
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_console.auth import CurrentPrincipal, Principal, current_principal
+from agent_console.hub import SUPERVISORS, Hub, message
+
+log = logging.getLogger("agent_console.ws")
+
+MAX_MESSAGE = 64 * 1024
+
+
+class CenterError(Exception):
+    """An action the center refused (wrong state, unknown agent, not allowed...)."""
+
+
+class ContactCenter(Protocol):
+    """What the pages need from the running service (`cti.console.ConsoleBridge`)."""
+
+    def snapshot(self, principal: Principal) -> dict[str, Any]: ...
+
+    async def act(self, principal: Principal, action: str, body: BaseModel) -> dict[str, Any]: ...
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Empty(_Body):
+    pass
+
+
+class NotReady(_Body):
+    reason: str = Field(min_length=1, max_length=64)
+
+
+class WrapUpDone(_Body):
+    disposition: str | None = Field(default=None, max_length=64)
+    notes: str | None = Field(default=None, max_length=4000)
+    resolved: bool | None = None
+
+
+class WrapUpMore(_Body):
+    seconds: float | None = Field(default=None, gt=0, le=3600)
+
+
+class SetAgentState(_Body):
+    agent_id: str = Field(min_length=1, max_length=64)
+    state: Literal["ready", "not_ready", "logged_out"]
+    reason: str | None = Field(default=None, max_length=64)
+
+
+AGENT_ACTIONS: dict[str, type[_Body]] = {
+    "agent.login": Empty,
+    "agent.ready": Empty,
+    "agent.not_ready": NotReady,
+    "agent.logout": Empty,
+    "wrapup.done": WrapUpDone,
+    "wrapup.more": WrapUpMore,
+}
+SUPERVISOR_ACTIONS: dict[str, type[_Body]] = {
+    "supervisor.set_state": SetAgentState,
+}
+# Call controls through AMI (hang up, hold, transfer, dial, callbacks) and the
+# supervisor's listen/whisper/barge join these tables with their implementation.
+ACTIONS = {**AGENT_ACTIONS, **SUPERVISOR_ACTIONS}
+
+
+class ProtocolError(Exception):
+    def __init__(self, error: str, detail: Any = None) -> None:
+        super().__init__(error)
+        self.error, self.detail = error, detail
+        self.ref: Any = None
+
+
+def parse(principal: Principal, text: str) -> tuple[str, Any, BaseModel | None]:
+    """(type, id, validated body) of a client message, or ProtocolError (with the id)."""
+    if len(text) > MAX_MESSAGE:
+        raise ProtocolError("too_large", f"messages are limited to {MAX_MESSAGE} bytes")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError("bad_json", str(exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("bad_message", "a message is an object with a string 'type'")
+    ref = data.pop("id", None)
+    kind = data.pop("type")
+    try:
+        return kind, ref, _body(principal, kind, data)
+    except ProtocolError as exc:
+        exc.ref = ref
+        raise
+
+
+def _body(principal: Principal, kind: str, data: dict[str, Any]) -> BaseModel | None:
+    """The validated fields of a message of type `kind` (None for ping and sync)."""
+    version = data.pop("version", None)
+    if version != 1:
+        raise ProtocolError("bad_version", f"version must be 1, got {version!r}")
+    if kind in ("ping", "sync"):
+        return None
+    model = ACTIONS.get(kind)
+    if model is None:
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}")
+    if kind in SUPERVISOR_ACTIONS and principal.role not in SUPERVISORS:
+        raise ProtocolError("forbidden", f"{kind} needs the supervisor or admin role")
+    if kind in AGENT_ACTIONS and not principal.agent_id:
+        raise ProtocolError("forbidden", f"{kind} needs a user bound to an agent")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        detail = exc.errors(include_url=False, include_context=False)
+        raise ProtocolError("invalid", detail) from None
+
+
+router = APIRouter(tags=["console"])
+
+
+def _center(conn: Any) -> ContactCenter:
+    center = getattr(conn.app.state, "center", None)
+    if center is None:
+        raise CenterError("the contact center is not running in this process")
+    return center  # type: ignore[no-any-return]
+
+
+@router.websocket("/ws")
+async def console_socket(websocket: WebSocket) -> None:
+    principal = await current_principal(websocket)
+    hub: Hub = websocket.app.state.hub
+    await websocket.accept()
+    conn = hub.connect(principal, websocket.send_text, _closer(websocket))
+    try:
+        hub.send(conn, message("hello", principal=_principal(principal)))
+        center = getattr(websocket.app.state, "center", None)
+        if center is not None:
+            hub.send(conn, message("snapshot", **center.snapshot(principal)))
+        while True:
+            text = await websocket.receive_text()
+            reply = await _handle(websocket, principal, text)
+            hub.send(conn, reply)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await hub.disconnect(conn)
+
+
+def _closer(websocket: WebSocket) -> Any:
+    async def close(code: int, reason: str) -> None:
+        await websocket.close(code=code, reason=reason)
+
+    return close
+
+
+async def _handle(websocket: WebSocket, principal: Principal, text: str) -> dict[str, Any]:
+    ref = None
+    try:
+        kind, ref, body = parse(principal, text)
+        if kind == "ping":
+            return message("pong", id=ref)
+        center = _center(websocket)
+        if kind == "sync":
+            return message("snapshot", id=ref, **center.snapshot(principal))
+        assert body is not None
+        result = await center.act(principal, kind, body)
+        return message("ack", id=ref, action=kind, result=result)
+    except ProtocolError as exc:
+        return message("error", id=exc.ref, error=exc.error, detail=exc.detail)
+    except CenterError as exc:
+        return message("error", id=ref, error="refused", detail=str(exc))
+    except Exception:
+        log.exception("console action failed: %s", text[:200])
+        return message("error", id=ref, error="internal", detail="the action failed")
+
+
+def _principal(principal: Principal) -> dict[str, Any]:
+    return {
+        "tenant": principal.tenant_id,
+        "username": principal.username,
+        "role": principal.role,
+        "agent_id": principal.agent_id,
+    }
+
+
+# --- REST twins: everything the pages do over the socket, also as plain HTTP ----------
+
+
+@router.get("/api/console/snapshot")
+async def get_snapshot(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """What the socket's `snapshot` message carries, for this user."""
+    try:
+        return message("snapshot", **_center(request).snapshot(principal))
+    except CenterError as exc:
+        raise HTTPException(503, detail=str(exc)) from None
+
+
+def _add_rest_twin(action: str, model: type[_Body]) -> None:
+    async def endpoint(request: Request, body: Any, principal: CurrentPrincipal) -> dict[str, Any]:
+        if action in SUPERVISOR_ACTIONS and principal.role not in SUPERVISORS:
+            raise HTTPException(403, detail=f"forbidden: {action} needs the supervisor role")
+        if action in AGENT_ACTIONS and not principal.agent_id:
+            raise HTTPException(403, detail=f"forbidden: {action} needs a user bound to an agent")
+        try:
+            result = await _center(request).act(principal, action, body)
+        except CenterError as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+        return message("ack", action=action, result=result)
+
+    endpoint.__annotations__["body"] = model  # the action's own body model
+    endpoint.__name__ = "post_" + action.replace(".", "_")
+    router.add_api_route(
+        f"/api/actions/{action}", endpoint, methods=["POST"], summary=f"console action {action}"
+    )
+
+
+for _action, _model in ACTIONS.items():
+    _add_rest_twin(_action, _model)

@@ -1,0 +1,377 @@
+"""The bridge between the web pages and the running center (`agent_console.ws.ContactCenter`).
+
+It listens to the journal and pushes to the consoles through the hub:
+
+- `screen_pop` to the agent the moment a call is offered to them: caller number,
+  customer, tier, language, the IVR path and what was keyed in, time waited, and the
+  customer's contact history. The customer and history are fetched when the call is
+  queued (while it waits), so the pop itself costs no database round-trip;
+- `agent.state` to the agent and to the tenant's supervisors at every change;
+- `call.update` to the agent as their call is answered, put on hold, ended.
+
+Actions from the pages go to the tenant's ACD runner; every one is checked against
+the user's tenant and role, and refusals come back as `CenterError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.errors import RoutingError
+from acd.runner import AcdRunner
+from agent_console.auth import Principal
+from agent_console.hub import SUPERVISORS, Hub, message
+from agent_console.ws import CenterError, NotReady, SetAgentState, WrapUpDone, WrapUpMore
+from cti.config import PlatformConfig, TenantConfig
+from cti.store import customers as customer_store
+from cti.store.journal import Journal
+from reports import events as ev
+from reports.events import DomainEvent
+from reports.fold import Folded
+
+log = logging.getLogger("cti.console")
+
+PREFETCH_WAIT = 0.25  # seconds a pop waits for a customer lookup still running
+HISTORY_LIMIT = 20
+
+
+class ConsoleBridge:
+    def __init__(
+        self,
+        config: PlatformConfig,
+        runners: dict[str, AcdRunner],
+        journal: Journal,
+        hub: Hub,
+        engine: AsyncEngine,
+        *,
+        live: Callable[[str], dict[str, Any]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.tenants = {t.tenant.id: t for t in config.tenants}
+        self.runners = runners
+        self.journal = journal
+        self.hub = hub
+        self.engine = engine
+        self.live = live
+        self.clock = clock
+        self.ivr: OrderedDict[str, dict[str, Any]] = OrderedDict()  # call id -> IVR result
+        self.prefetch: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        self.pops: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, agent) -> last pop
+        self.calls: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, agent) -> call
+        self.last_call: dict[tuple[str, str], str] = {}  # the call an agent wraps up
+        self.pop_latency: list[float] = []
+        journal.subscribe(self.on_event)
+
+    # -- journal in ----------------------------------------------------------------------
+
+    def on_event(self, event: DomainEvent, folded: Folded) -> None:
+        kind, tenant = event.kind, event.tenant
+        if kind == ev.IVR_FINISHED and event.call_id:
+            self.ivr[event.call_id] = event.data
+            while len(self.ivr) > 10_000:
+                self.ivr.popitem(last=False)
+        elif kind == ev.CALL_QUEUED and event.call_id:
+            self._start_prefetch(tenant, event.call_id)
+        elif kind == ev.CALL_OFFERED and event.call_id and event.agent_id:
+            self._offered(event)
+        elif kind in (ev.CALL_ANSWERED, ev.CALL_HELD, ev.CALL_UNHELD) and event.call_id:
+            self._call_update(
+                event,
+                {ev.CALL_ANSWERED: "talking", ev.CALL_HELD: "on_hold", ev.CALL_UNHELD: "talking"}[
+                    kind
+                ],
+            )
+        elif kind == ev.CALL_OFFER_MISSED and event.agent_id:
+            self._drop_call(tenant, event.agent_id, event.call_id, "missed")
+        elif kind == ev.CALL_FINISHED and event.call_id:
+            self._finished(event)
+        elif kind == ev.AGENT_STATE and event.agent_id:
+            self._agent_state(event)
+
+    def _start_prefetch(self, tenant: str, call_id: str) -> None:
+        if call_id in self.prefetch:
+            return
+        task = asyncio.get_running_loop().create_task(self._lookup(tenant, call_id))
+        self.prefetch[call_id] = task
+        task.add_done_callback(lambda _t: None)
+
+    async def _lookup(self, tenant: str, call_id: str) -> dict[str, Any]:
+        """The customer and their history, found by the IVR's identification or the number."""
+        row = self.journal.folder(tenant).calls.get(call_id)
+        scope = customer_store.TenantScope.from_config(self.tenants[tenant])
+        try:
+            customer = None
+            if row is not None and row.customer_id:
+                customer = await customer_store.get(self.engine, scope, row.customer_id)
+            if customer is None and row is not None and row.caller_number:
+                customer = await customer_store.find_by_phone(self.engine, scope, row.caller_number)
+            if customer is None:
+                return {"customer": None, "history": None}
+            history = await customer_store.contact_history(
+                self.engine, scope, customer.id, HISTORY_LIMIT
+            )
+        except Exception as exc:  # the pop goes out without the record rather than not at all
+            log.warning("screen-pop lookup for %s failed: %s", call_id, exc)
+            return {"customer": None, "history": None, "lookup_error": str(exc)}
+        return {
+            "customer": customer.as_dict(),
+            "history": {
+                "calls": [asdict(c) for c in history.calls if c.call_id != call_id],
+                "callbacks": [asdict(c) for c in history.callbacks],
+            },
+        }
+
+    def _offered(self, event: DomainEvent) -> None:
+        assert event.call_id is not None and event.agent_id is not None
+        key = (event.tenant, event.agent_id)
+        self.calls[key] = {
+            "call_id": event.call_id,
+            "state": "ringing",
+            "since": event.at,
+            "queue": event.queue,
+        }
+        self.last_call[key] = event.call_id
+        task = self.prefetch.get(event.call_id)
+        if task is not None and task.done():
+            self._send_pop(event, task.result())
+        else:
+            asyncio.get_running_loop().create_task(self._pop_when_ready(event, task))
+
+    async def _pop_when_ready(
+        self, event: DomainEvent, task: asyncio.Task[dict[str, Any]] | None
+    ) -> None:
+        found: dict[str, Any] = {"customer": None, "history": None}
+        if task is None:
+            assert event.call_id is not None
+            self._start_prefetch(event.tenant, event.call_id)
+            task = self.prefetch[event.call_id]
+        with contextlib.suppress(TimeoutError):
+            found = await asyncio.wait_for(asyncio.shield(task), PREFETCH_WAIT)
+        self._send_pop(event, found)
+
+    def _send_pop(self, event: DomainEvent, found: dict[str, Any]) -> None:
+        assert event.call_id is not None and event.agent_id is not None
+        row = self.journal.folder(event.tenant).calls.get(event.call_id)
+        ivr = self.ivr.get(event.call_id, {})
+        customer = found.get("customer")
+        pop = message(
+            "screen_pop",
+            call_id=event.call_id,
+            queue=event.queue or (row.queue if row else None),
+            offered_at=event.at,
+            caller_number=row.caller_number if row else None,
+            customer=customer,
+            tier=(row.tier if row and row.tier is not None else (customer or {}).get("tier", 0)),
+            language=(row.language if row and row.language else (customer or {}).get("language")),
+            ivr={"path": ivr.get("path") or [], "keyed": ivr.get("variables") or {}},
+            waited_seconds=round(event.at - row.queued_at, 1) if row and row.queued_at else None,
+            history=found.get("history"),
+            known=customer is not None,
+        )
+        self.pops[(event.tenant, event.agent_id)] = pop
+        self.hub.to_agent(event.tenant, event.agent_id, pop)
+        self.pop_latency.append(self.clock() - event.at)
+        del self.pop_latency[:-1000]
+
+    def _call_update(self, event: DomainEvent, state: str) -> None:
+        for key, call in self.calls.items():
+            if key[0] == event.tenant and call["call_id"] == event.call_id:
+                if event.kind == ev.CALL_ANSWERED and event.agent_id not in (None, key[1]):
+                    continue
+                call.update(state=state, since=event.at)
+                self.hub.to_agent(key[0], key[1], message("call.update", **call))
+
+    def _drop_call(self, tenant: str, agent: str, call_id: str | None, why: str) -> None:
+        call = self.calls.get((tenant, agent))
+        if call is not None and call["call_id"] == call_id:
+            del self.calls[(tenant, agent)]
+            self.pops.pop((tenant, agent), None)
+            self.hub.to_agent(tenant, agent, message("call.update", **{**call, "state": why}))
+
+    def _finished(self, event: DomainEvent) -> None:
+        self.prefetch.pop(event.call_id or "", None)
+        for key, call in list(self.calls.items()):
+            if key[0] == event.tenant and call["call_id"] == event.call_id:
+                if call["state"] == "ringing":
+                    self._drop_call(key[0], key[1], event.call_id, "gone")
+                else:
+                    call.update(state="ended", since=event.at)
+                    self.hub.to_agent(key[0], key[1], message("call.update", **call))
+
+    def _agent_state(self, event: DomainEvent) -> None:
+        assert event.agent_id is not None
+        key = (event.tenant, event.agent_id)
+        state = str(event.data.get("state"))
+        if state in ("ready", "not_ready", "logged_out"):
+            call = self.calls.pop(key, None)
+            if call is not None and call["state"] == "ended":
+                self.pops.pop(key, None)
+        payload = message(
+            "agent.state",
+            agent_id=event.agent_id,
+            state=state,
+            reason=event.data.get("reason") or "",
+            since=event.at,
+        )
+        self.hub.to_agent(event.tenant, event.agent_id, payload)
+        self.hub.to_tenant(event.tenant, payload, roles=SUPERVISORS)
+
+    def on_live(self, topic: str, payload: dict[str, Any]) -> None:
+        """Live figures (`cti/<tenant>/...` topics) to the tenant's supervisors' wallboards."""
+        parts = topic.split("/")
+        if len(parts) < 3 or parts[1] not in self.tenants:
+            return
+        tenant = parts[1]
+        if parts[2] == "stats":
+            pushed = message("tenant.stats", stats=payload)
+        elif parts[2] == "queues" and len(parts) == 5:
+            pushed = message("queue.stats", queue=parts[3], stats=payload)
+        elif parts[2] == "agents" and len(parts) == 5:
+            pushed = message("agent.stats", agent_id=parts[3], stats=payload)
+        else:
+            return
+        self.hub.to_tenant(tenant, pushed, roles=SUPERVISORS)
+
+    # -- what the pages see ----------------------------------------------------------------
+
+    def _agent_view(self, tenant: str, agent_id: str) -> dict[str, Any]:
+        runner = self.runners[tenant]
+        now = self.journal.folder(tenant).agent_state(agent_id)
+        state = runner.agent_states.get(agent_id, "logged_out")
+        return {
+            "agent_id": agent_id,
+            "name": next((a.name for a in self.tenants[tenant].agents if a.id == agent_id), ""),
+            "state": state,
+            "reason": runner.reasons.get(agent_id, "") if state == "not_ready" else "",
+            "since": now[1] if now is not None and now[0] == state else None,
+        }
+
+    def snapshot(self, principal: Principal) -> dict[str, Any]:
+        tenant = self._tenant(principal)
+        view: dict[str, Any] = {
+            "now": self.clock(),
+            "reasons": list(tenant.not_ready_reasons),
+            "dispositions": [d.model_dump() for d in tenant.dispositions],
+            "queues": [{"id": q.id, "name": q.name} for q in tenant.queues],
+        }
+        tid = tenant.tenant.id
+        if principal.agent_id:
+            key = (tid, principal.agent_id)
+            view["agent"] = self._agent_view(tid, principal.agent_id)
+            view["call"] = self.calls.get(key)
+            view["pop"] = self.pops.get(key)
+            wrap = self.runners[tid].wrapup_until(principal.agent_id)
+            view["agent"]["wrapup_until"] = wrap
+        if principal.role in SUPERVISORS:
+            view["agents"] = [self._agent_view(tid, a.id) for a in tenant.agents]
+            if self.live is not None:
+                view["stats"] = self.live(tid)
+        return view
+
+    def _tenant(self, principal: Principal) -> TenantConfig:
+        tenant = self.tenants.get(principal.tenant_id)
+        if tenant is None:
+            raise CenterError(f"tenant {principal.tenant_id!r} is not served here")
+        return tenant
+
+    # -- what the pages do -----------------------------------------------------------------
+
+    async def act(self, principal: Principal, action: str, body: BaseModel) -> dict[str, Any]:
+        tenant = self._tenant(principal)
+        runner = self.runners[tenant.tenant.id]
+        try:
+            if action.startswith("supervisor."):
+                return self._supervise(tenant, runner, action, body)
+            agent = principal.agent_id
+            if agent is None or agent not in runner.extensions:
+                raise CenterError(f"user {principal.username!r} is not an agent of this tenant")
+            return self._agent_action(tenant, runner, agent, action, body)
+        except RoutingError as exc:
+            raise CenterError(str(exc)) from None
+
+    def _agent_action(
+        self, tenant: TenantConfig, runner: AcdRunner, agent: str, action: str, body: BaseModel
+    ) -> dict[str, Any]:
+        if action == "agent.login":
+            runner.login(agent)
+        elif action == "agent.ready":
+            runner.ready(agent)
+        elif action == "agent.not_ready":
+            assert isinstance(body, NotReady)
+            self._check_reason(tenant, body.reason)
+            runner.not_ready(agent, body.reason)
+        elif action == "agent.logout":
+            runner.logout(agent)
+        elif action == "wrapup.done":
+            assert isinstance(body, WrapUpDone)
+            return self._wrap_up(tenant, runner, agent, body)
+        elif action == "wrapup.more":
+            assert isinstance(body, WrapUpMore)
+            runner.wrapup_more(agent, body.seconds)
+        else:
+            raise CenterError(f"{action} is not available in this version")
+        return self._agent_view(tenant.tenant.id, agent)
+
+    def _wrap_up(
+        self, tenant: TenantConfig, runner: AcdRunner, agent: str, body: WrapUpDone
+    ) -> dict[str, Any]:
+        tid = tenant.tenant.id
+        call_id = self.last_call.get((tid, agent))
+        if call_id is None:
+            raise CenterError("there is no call to wrap up")
+        codes = {d.code: d for d in tenant.dispositions}
+        if body.disposition is not None and codes and body.disposition not in codes:
+            raise CenterError(f"unknown disposition {body.disposition!r}")
+        resolved = body.resolved
+        if resolved is None and body.disposition in codes:
+            resolved = codes[body.disposition].resolved
+        self.journal.event(
+            tid,
+            ev.CALL_WRAPPED_UP,
+            call_id=call_id,
+            agent_id=agent,
+            data={"disposition": body.disposition, "notes": body.notes, "resolved": resolved},
+        )
+        if runner.agent_states.get(agent) == "wrap_up":
+            runner.wrapup_done(agent)
+        return {**self._agent_view(tid, agent), "call_id": call_id}
+
+    def _supervise(
+        self, tenant: TenantConfig, runner: AcdRunner, action: str, body: BaseModel
+    ) -> dict[str, Any]:
+        if not isinstance(body, SetAgentState):
+            raise CenterError(f"{action} is not available in this version")
+        if body.agent_id not in runner.extensions:
+            raise CenterError(f"no agent {body.agent_id!r} in this tenant")
+        state = runner.agent_states.get(body.agent_id)
+        if body.state == "ready":
+            if state == "logged_out":
+                runner.login(body.agent_id)
+            runner.ready(body.agent_id)
+        elif body.state == "not_ready":
+            reason = body.reason or "supervisor"
+            if body.reason is not None:
+                self._check_reason(tenant, reason)
+            if state == "logged_out":
+                runner.login(body.agent_id)
+            runner.not_ready(body.agent_id, reason)
+        else:
+            runner.logout(body.agent_id)
+        return self._agent_view(tenant.tenant.id, body.agent_id)
+
+    @staticmethod
+    def _check_reason(tenant: TenantConfig, reason: str) -> None:
+        if reason not in tenant.not_ready_reasons:
+            known = ", ".join(tenant.not_ready_reasons)
+            raise CenterError(f"unknown reason {reason!r} (one of: {known})")
