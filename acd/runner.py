@@ -46,6 +46,7 @@ from acd.commands import (
     ReturnToWaiting,
     RouteOut,
     SetAgentNotReady,
+    SetAgentWrapUp,
 )
 from acd.errors import RoutingError
 from acd.events import (
@@ -170,6 +171,7 @@ class AcdRunner:
         self.reasons: dict[str, str] = {}  # not-ready reason per agent
         self._persisted: dict[str, str] = {}
         self._recorded_states: dict[str, tuple[str, str]] = {}
+        self.wrapup_ends: dict[str, float | None] = {}  # agent -> end of wrap-up (None: open)
         self._restored = False
         self.devices = {
             device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
@@ -202,6 +204,12 @@ class AcdRunner:
     def agent_states(self) -> dict[str, str]:
         """Every configured agent's state, as the router holds it."""
         return {a: str(self.router.agent_state(a)) for a in self.extensions}
+
+    def wrapup_until(self, agent_id: str) -> float | None:
+        """When the agent's wrap-up ends (None: not in wrap-up, or no limit)."""
+        if self.router.agent_state(agent_id) != AgentState.WRAP_UP:
+            return None
+        return self.wrapup_ends.get(agent_id)
 
     def login(self, agent_id: str) -> None:
         self.feed(AgentLoggedIn(agent_id), strict=True)
@@ -400,6 +408,8 @@ class AcdRunner:
         """Bookkeeping that must happen in event order, before any I/O."""
         if isinstance(command, SetAgentNotReady):
             self.reasons[command.agent_id] = command.reason
+        elif isinstance(command, SetAgentWrapUp):
+            self.wrapup_ends[command.agent_id] = command.until
         elif isinstance(command, CallFinished):
             self.stats.outcomes[command.call_id] = str(command.outcome)
             log.info("%s: call %s finished: %s", self.tenant_id, command.call_id, command.outcome)
@@ -467,6 +477,14 @@ class AcdRunner:
             if leg is not None and leg.agent_id is not None:
                 leg.state = TALKING
                 self.feed(OfferAnswered(call_id, leg.agent_id, leg.offer_id))
+        elif event.name == "CtiCallbackRequest" and event.uniqueid in self.legs:
+            # pressed 1 in the holding loop: keep the place, release the caller
+            leg = self.legs[event.uniqueid]
+            number = fields.get("CtiNumber") or leg.caller_number or ""
+            try:
+                self.request_callback(event.uniqueid, number)
+            except RoutingError as exc:  # e.g. already ringing an agent: the call goes on
+                log.info("%s: callback request of %s ignored: %s", self.tenant_id, leg.call_id, exc)
 
     def _on_waiting(self, event: UserEvent) -> None:
         queue = self.queue_ids.get(event.fields.get("CtiQueue", ""))
@@ -489,7 +507,8 @@ class AcdRunner:
 
     def _on_offer_result(self, leg: Leg, fields: Mapping[str, str]) -> None:
         status = fields.get("CtiDialStatus", "")
-        if status == "ANSWER":
+        if status == "ANSWER":  # the agent hung up (a survey may follow): the ACD is done
+            self.legs.pop(leg.call_id, None)
             self.feed(CallEnded(leg.call_id))
             return
         if leg.state == RINGING and leg.agent_id is not None:

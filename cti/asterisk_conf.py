@@ -10,20 +10,30 @@ the service relies on:
 - `cti-wait`: the holding context. Callers wait on music on hold; if our
   service has not refreshed the global heartbeat `CTI_HEARTBEAT` for longer
   than the queue's `fallback_after_seconds`, the caller falls back to a native
-  `Queue()` with the agents' devices, so nobody is stranded.
-- `cti-connect`: the ACD redirects a waiting caller here to ring one agent;
-  the outcome is reported with a `CtiOfferResult` UserEvent and, unless
-  answered, the caller goes back to waiting.
+  `Queue()` with the agents' devices, so nobody is stranded. In a queue with
+  `offer_callback`, the caller hears "press 1 to be called back" on arrival and
+  at every announcement, and a 1 pressed while waiting sends a
+  `CtiCallbackRequest` UserEvent: the ACD keeps the place and releases the
+  caller (`cti-route-out,callback`).
+- `cti-connect`: the ACD redirects a waiting caller here to ring one agent
+  (`CTI_AGENT` on the caller's channel names them); the outcome is reported
+  with a `CtiOfferResult` UserEvent and, unless answered, the caller goes back
+  to waiting. In a queue with a `survey`, the caller stays on the line when the
+  agent hangs up and is handed to the `survey` FastAGI script.
 - with `simulation=True`, `cti-sim-agent` and `cti-sim-caller`: Local-channel
   stand-ins for phones, used by the tests and the demo.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from cti.config import PlatformConfig, TenantConfig
+from cti.config import PlatformConfig, Queue, TenantConfig
 from cti.settings import Settings
+
+# "Press one" in Asterisk's core sounds, when the queue names no prompt of its own
+DEFAULT_CALLBACK_PROMPT = "vm-press&digits/1"
 
 MODULES = (
     "res_pjproject",
@@ -241,6 +251,15 @@ remove_existing = yes
 
 # Position and expected wait, played when the ACD sets CTI_POSITION (and
 # CTI_EWT_MINUTES) on a waiting caller; the holding loop notices within 5 s.
+# Queues that offer a callback go on to the offer (label `offer`) afterwards.
+def _announcement(offer: bool) -> list[str]:
+    return [
+        *_ANNOUNCEMENT[:-3],
+        f" same => n,Goto({'offer' if offer else 'loop'})",
+        *_ANNOUNCEMENT[-2:],
+    ]
+
+
 _ANNOUNCEMENT = [
     " same => n(announce),Set(POS=${CTI_POSITION})",
     " same => n,Set(CTI_POSITION=)",
@@ -260,8 +279,48 @@ _ANNOUNCEMENT = [
 ]
 
 
-def _callback_and_route_out(settings: Settings, out_dir: Path) -> list[str]:
+# While waiting in a queue that offers a callback: music, and a 1 pressed is heard.
+_LISTEN = [
+    " same => n,StartMusicOnHold(default)",
+    " same => n,Read(CTI_KEY,,1,,1,5)",
+    " same => n,StopMusicOnHold()",
+    ' same => n,GotoIf($["${CTI_KEY}" = "1"]?callback)',
+]
+# The caller pressed 1: the ACD keeps the place and redirects the caller to
+# `cti-route-out,callback` (confirmation, goodbye). Without an answer from the
+# service the caller simply goes on waiting.
+_CALLBACK_REQUEST = [
+    " same => n(callback),UserEvent(CtiCallbackRequest,CtiCallId: ${UNIQUEID},"
+    "CtiQueue: ${EXTEN},CtiTenant: ${CTI_TENANT},CtiNumber: ${CALLERID(num)})",
+    " same => n,MusicOnHold(default,5)",
+    " same => n,Goto(loop)",
+]
+
+
+def _callback_offer(settings: Settings, tenant: TenantConfig, queue: Queue) -> list[str]:
+    """The spoken offer (label `offer`), for callers whose number is known."""
+    return [
+        ' same => n(offer),GotoIf($["${CALLERID(num)}" = "" | "${CTI_CALLBACK}" != ""]?loop)',
+        f" same => n,Read(CTI_KEY,{_prompt_file(settings, tenant, queue.callback_prompt)},1,,1,1)",
+        ' same => n,GotoIf($["${CTI_KEY}" = "1"]?callback)',
+    ]
+
+
+def _prompt_file(settings: Settings, tenant: TenantConfig, name: str | None) -> str:
+    """A tenant prompt in the caller's language (else its first one), or the core sounds."""
+    if name is None:
+        return DEFAULT_CALLBACK_PROMPT
+    languages = list(tenant.prompts[name])
+    pattern = "^(" + "|".join(languages) + ")$"
+    language = (
+        f'${{IF(${{REGEX("{pattern}" ${{CTI_LANGUAGE}})}}?${{CTI_LANGUAGE}}:{languages[0]})}}'
+    )
+    return f"{Path(settings.prompts_dir).resolve()}/{tenant.tenant.id}/{language}/{name}"
+
+
+def _callback_and_route_out(settings: Settings, out_dir: Path, own_numbers: list[str]) -> list[str]:
     outbound = settings.outbound_device.format(number="${EXTEN}")
+    outbound_to_destination = settings.outbound_device.format(number="${CTI_DESTINATION}")
     voicemail = f"{out_dir}/spool/voicemail"
     return [
         "",
@@ -285,7 +344,12 @@ def _callback_and_route_out(settings: Settings, out_dir: Path) -> list[str]:
         "exten => callback,1,Playback(queue-thankyou)",
         " same => n,Playback(vm-goodbye)",
         " same => n,Hangup()",
-        "exten => number,1,Dial(Local/${CTI_DESTINATION}@cti-inbound,60)",
+        "; our own numbers go back through cti-inbound, others out through the trunk",
+        'exten => number,1,GotoIf($[${REGEX("^(' + "|".join(own_numbers or ["-"]) + ')$" '
+        "${CTI_DESTINATION})}]?inside)",
+        f" same => n,Dial({outbound_to_destination},60)",
+        " same => n,Hangup()",
+        " same => n(inside),Dial(Local/${CTI_DESTINATION}@cti-inbound,60)",
         " same => n,Hangup()",
     ]
 
@@ -334,21 +398,25 @@ def _extensions_conf(
         for queue in tenant.queues:
             name = native_queue_name(tenant, queue.id)
             bound = queue.fallback_after_seconds
+            offer = queue.offer_callback
             lines += [
                 f"exten => {name},1,Set(__CTI_QUEUE={name})",
                 ' same => n,Set(CTI_WAIT_START=${IF($["${CTI_WAIT_START}" = ""]?${EPOCH}:'
                 "${CTI_WAIT_START})})",
+                f" same => n,Set(CTI_SURVEY={'1' if queue.survey is not None else ''})",
                 " same => n,UserEvent(CtiWaiting,CtiCallId: ${UNIQUEID},CtiQueue: ${EXTEN},"
                 "CtiTenant: ${CTI_TENANT},CtiTier: ${CTI_TIER},CtiCustomer: ${CTI_CUSTOMER},"
                 "CtiCallback: ${CTI_CALLBACK},CtiPath: ${CTI_IVR_PATH},"
                 "CtiLanguage: ${CTI_LANGUAGE})",
+                *(_callback_offer(settings, tenant, queue) if offer else []),
                 f" same => n(loop),GotoIf($[${{EPOCH}} - ${{CTI_WAIT_START}} > {bound} & "
                 f"${{EPOCH}} - 0${{GLOBAL(CTI_HEARTBEAT)}} > {bound}]?fallback)",
                 ' same => n,GotoIf($["${CTI_POSITION}" != ""]?announce)',
-                " same => n,MusicOnHold(default,5)",
+                *(_LISTEN if offer else [" same => n,MusicOnHold(default,5)"]),
                 " same => n,Wait(0.2)",
                 " same => n,Goto(loop)",
-                *_ANNOUNCEMENT,
+                *_announcement(offer),
+                *(_CALLBACK_REQUEST if offer else []),
                 " same => n(fallback),UserEvent(CtiFallback,CtiCallId: ${UNIQUEID},"
                 "CtiQueue: ${EXTEN})",
                 f" same => n,Queue({name},t)",
@@ -360,14 +428,21 @@ def _extensions_conf(
         lines += [
             f"exten => {agent.extension},1,Set(CTI_RING_TIMEOUT="
             '${IF($["${CTI_RING_TIMEOUT}" = ""]?15:${CTI_RING_TIMEOUT})})',
-            f" same => n,Dial({device},${{CTI_RING_TIMEOUT}})",
+            f" same => n,Set(CTI_AGENT={agent.id})",
+            "; g: with a survey, the caller stays on the line when the agent hangs up",
+            f" same => n,Dial({device},${{CTI_RING_TIMEOUT}},"
+            '${IF($["${CTI_SURVEY}" = "1"]?g:)})',
             " same => n,UserEvent(CtiOfferResult,CtiCallId: ${UNIQUEID},CtiAgent: ${EXTEN},"
             "CtiOfferId: ${CTI_OFFER_ID},CtiDialStatus: ${DIALSTATUS})",
             ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
             " same => n,Goto(cti-wait,${CTI_QUEUE},1)",
-            " same => n(done),Hangup()",
+            ' same => n(done),GotoIf($["${CTI_SURVEY}" = "1"]?survey)',
+            " same => n,Hangup()",
+            f" same => n(survey),AGI({agi}/survey)",
+            " same => n,Hangup()",
         ]
-    lines += _callback_and_route_out(settings, out_dir)
+    own_numbers = [re.escape(n) for t in config.tenants for n in t.tenant.numbers]
+    lines += _callback_and_route_out(settings, out_dir, own_numbers)
     lines += [
         "",
         "[cti-agents]",
@@ -397,12 +472,34 @@ def _simulation_contexts() -> list[str]:
         "",
         "[cti-sim-caller]",
         "; The caller's half of an originated Local/<DNIS>@cti-inbound call: presses",
-        "; the digits of the extension (s: none), then holds for SIM_HOLD seconds.",
+        "; the digits of the extension (s: none) after SIM_DTMF_DELAY seconds, then",
+        "; holds for SIM_HOLD seconds. SIM_KEYS: more digits, pressed one at a time",
+        "; SIM_KEYS_DELAY seconds after each change of the variable SIM_KEYS_ON on the",
+        "; caller's channel (e.g. CTI_WAIT_START, CTI_SURVEY_QUESTION), or every",
+        "; SIM_KEYS_DELAY seconds when SIM_KEYS_ON is not given.",
         'exten => s,1,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
         " same => n,Hangup()",
         'exten => _[0-9*#]!,1,Wait(${IF($["${SIM_DTMF_DELAY}" = ""]?3:${SIM_DTMF_DELAY})})',
         " same => n,SendDTMF(${EXTEN},250)",
-        ' same => n,Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
+        ' same => n,GotoIf($["${SIM_KEYS}" = ""]?hold)',
+        ' same => n,Set(SIM_END=$[${EPOCH} + ${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})}])',
+        ' same => n,Set(SIM_GAP=${IF($["${SIM_KEYS_DELAY}" = ""]?1:${SIM_KEYS_DELAY})})',
+        " same => n,Set(SIM_PEER=${CUT(CHANNEL,\\;,1)}\\;2)",
+        " same => n,Set(SIM_SEEN=)",
+        " same => n,Set(SIM_I=0)",
+        " same => n(watch),GotoIf($[${EPOCH} > ${SIM_END}]?end)",
+        ' same => n,GotoIf($["${SIM_KEYS_ON}" = ""]?press)',
+        " same => n,Wait(0.2)",
+        " same => n,Set(SIM_NOW=${IMPORT(${SIM_PEER},${SIM_KEYS_ON})})",
+        ' same => n,GotoIf($["${SIM_NOW}" = "" | "${SIM_NOW}" = "${SIM_SEEN}"]?watch)',
+        " same => n,Set(SIM_SEEN=${SIM_NOW})",
+        " same => n(press),Wait(${SIM_GAP})",
+        " same => n,SendDTMF(${SIM_KEYS:${SIM_I}:1},250)",
+        " same => n,Set(SIM_I=$[${SIM_I} + 1])",
+        " same => n,GotoIf($[${SIM_I} < ${LEN(${SIM_KEYS})}]?watch)",
+        " same => n,Wait($[${SIM_END} - ${EPOCH}])",
+        " same => n(end),Hangup()",
+        ' same => n(hold),Wait(${IF($["${SIM_HOLD}" = ""]?30:${SIM_HOLD})})',
         " same => n,Hangup()",
     ]
 

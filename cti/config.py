@@ -12,11 +12,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cti.errors import ConfigError
-from ivr.model import TERMINAL, CallbackNode, Ivr, QueueNode
+from ivr.model import TERMINAL, CallbackNode, Ivr, QueueNode, Survey, survey_problems
 
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
 Digits = Annotated[str, Field(pattern=r"^[0-9*#+]{1,32}$")]
@@ -34,6 +42,17 @@ class Tenant(_Model):
     numbers: tuple[Digits, ...] = Field(
         default=(), description="Dialed numbers (DNIS) that belong to this tenant."
     )
+    region: str = Field(
+        default="FR",
+        description="Region (ISO 3166 alpha-2) for customer numbers written without +country.",
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {value!r} (ISO 3166 alpha-2, e.g. FR)")
+        return value
 
 
 class Skill(_Model):
@@ -59,6 +78,41 @@ class MaxWaitRule(_Model):
     target: RouteOutTarget
 
 
+class Threshold(_Model):
+    """Where a live figure turns amber, then red; `below`: when it falls under them."""
+
+    amber: Annotated[float, Field(ge=0)]
+    red: Annotated[float, Field(ge=0)]
+    below: bool = False
+
+    @model_validator(mode="after")
+    def _red_is_worse(self) -> Threshold:
+        if self.below and self.red > self.amber:
+            raise ValueError("with below: true, red must not be above amber")
+        if not self.below and self.red < self.amber:
+            raise ValueError("red must not be below amber (or set below: true)")
+        return self
+
+
+class QueueThresholds(_Model):
+    """The wallboard's alert levels for one queue; `longest_wait_seconds` is the
+    longest wait of the callers waiting now, the rates are fractions in 0..1."""
+
+    calls_waiting: Threshold | None = None
+    longest_wait_seconds: Threshold | None = None
+    asa_seconds: Threshold | None = None
+    service_level: Threshold | None = None
+    abandon_rate: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _rates_are_fractions(self) -> QueueThresholds:
+        for name in ("service_level", "abandon_rate"):
+            level = getattr(self, name)
+            if level is not None and max(level.amber, level.red) > 1:
+                raise ValueError(f"{name} thresholds are fractions in 0..1 (0.8 for 80%)")
+        return self
+
+
 class Queue(_Model):
     id: Ident
     name: str
@@ -75,6 +129,16 @@ class Queue(_Model):
     sticky_wait_seconds: Annotated[int, Field(ge=0, le=600)] | None = 30
     overflow: tuple[Overflow, ...] = ()
     max_wait: MaxWaitRule | None = None
+    offer_callback: bool = Field(
+        default=False, description="Waiting callers may press 1 to be called back instead."
+    )
+    callback_prompt: Ident | None = Field(
+        default=None, description="Tenant prompt offering the callback (default: core sounds)."
+    )
+    survey: Survey | None = None
+    thresholds: QueueThresholds = Field(
+        default_factory=QueueThresholds, description="Wallboard alert levels."
+    )
 
 
 class Agent(_Model):
@@ -88,6 +152,21 @@ class Agent(_Model):
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")]
 
 
+class TierRule(_Model):
+    """Customers whose revenue reaches `min_revenue` get at least `tier` (unless given one)."""
+
+    min_revenue: Annotated[float, Field(ge=0)]
+    tier: Annotated[int, Field(ge=0, le=9)]
+
+
+class Disposition(_Model):
+    """A wrap-up code; `resolved` is the default of the "resolved on this call" mark."""
+
+    code: Ident
+    label: str
+    resolved: bool | None = None
+
+
 class TenantConfig(_Model):
     tenant: Tenant
     prompts: dict[Ident, dict[Language, Annotated[str, Field(min_length=1, max_length=2000)]]] = (
@@ -97,6 +176,17 @@ class TenantConfig(_Model):
     queues: tuple[Queue, ...]
     agents: tuple[Agent, ...] = ()
     ivr: Ivr | None = None
+    customer_tiers: tuple[TierRule, ...] = Field(
+        default=(), description="Value tier derived from revenue, lowest threshold first."
+    )
+    not_ready_reasons: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = Field(
+        default=("break", "lunch", "training", "meeting", "admin"),
+        description="The reason codes an agent picks when going not ready.",
+    )
+    dispositions: tuple[Disposition, ...] = Field(
+        default=(),
+        description="Wrap-up codes; empty: the agent writes any code (or none).",
+    )
 
     def queue(self, queue_id: str) -> Queue:
         for queue in self.queues:
@@ -194,8 +284,27 @@ def _reference_problems(cfg: TenantConfig) -> Iterable[tuple[Loc, str]]:
         for j, queue_id in enumerate(agent.queues):
             if queue_id not in queues:
                 yield ("agents", i, "queues", j), f"agent {agent.id!r}: unknown queue {queue_id!r}"
+    for i, queue in enumerate(cfg.queues):
+        if queue.callback_prompt is not None and queue.callback_prompt not in cfg.prompts:
+            reason = f"queue {queue.id!r}: unknown prompt {queue.callback_prompt!r}"
+            yield ("queues", i, "callback_prompt"), reason
+        if queue.survey is not None:
+            yield from survey_problems(queue.survey, cfg.prompts, ("queues", i, "survey"))
     if cfg.ivr is not None:
         yield from _ivr_problems(cfg.ivr, queues)
+    yield from _tier_problems(cfg.customer_tiers)
+
+
+def _tier_problems(rules: Sequence[TierRule]) -> Iterable[tuple[Loc, str]]:
+    """Thresholds strictly rising, tiers never falling: one reading of revenue, one tier."""
+    for i in range(1, len(rules)):
+        before, rule = rules[i - 1], rules[i]
+        if rule.min_revenue <= before.min_revenue:
+            loc: Loc = ("customer_tiers", i, "min_revenue")
+            yield loc, "customer_tiers: min_revenue must rise from one rule to the next"
+        elif rule.tier < before.tier:
+            loc = ("customer_tiers", i, "tier")
+            yield loc, "customer_tiers: a higher min_revenue cannot give a lower tier"
 
 
 def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:

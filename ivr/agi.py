@@ -12,6 +12,11 @@ the call goes through channel variables:
 - `CTI_CUSTOMER`, `CTI_TIER`, `CTI_LANGUAGE`, `CTI_IVR_PATH`: what the ACD and
   the agent's screen need.
 
+`cti-connect` hands a caller whose agent hung up to the `survey` script when
+the queue has a `survey:`: it asks the questions (`ivr.survey`), sets
+`CTI_SURVEY_QUESTION` (`<question>.<attempt>`) before each one and
+`CTI_SURVEY_SCORES` at the end, and reports the scores to `on_result`.
+
 The shell owns the clock and the I/O; the interpreter owns every decision.
 """
 
@@ -39,6 +44,7 @@ from ivr.menu import (
     Session,
     SetLanguage,
 )
+from ivr.survey import Done, Question, SurveyRun
 
 log = logging.getLogger("ivr.agi")
 
@@ -47,11 +53,13 @@ DIGITS = "0123456789*#"
 ROUTES = {"voicemail": "voicemail", "transfer": "number"}
 
 FinishHook = Callable[[str, TenantConfig, Session], None]
+# tenant id, call id (the caller's uniqueid), agent id, scores in question order
+SurveyHook = Callable[[str, str, str | None, list[int]], object]
 
 
 def inbound_handler(
     config: PlatformConfig,
-    directory: CustomerDirectory,
+    directories: Callable[[str], CustomerDirectory],
     *,
     prompts_dir: Path = Path("var/prompts"),
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -69,6 +77,7 @@ def inbound_handler(
         if tenant.ivr is None:
             await agi.set_variable("CTI_QUEUE", native_queue_name(tenant, tenant.queues[0].id))
             return
+        directory = directories(tenant.tenant.id)  # the tenant's own customers only
         session = Session(tenant.ivr, ani=agi.caller_num, dnis=dnis, now=clock())
         try:
             action = session.begin()
@@ -84,6 +93,65 @@ def inbound_handler(
         await _route(agi, tenant, session, action)
 
     return inbound
+
+
+def survey_handler(
+    config: PlatformConfig,
+    *,
+    prompts_dir: Path = Path("var/prompts"),
+    on_result: SurveyHook | None = None,
+) -> Handler:
+    """The `survey` FastAGI script: the queue's questions after the agent hung up."""
+
+    async def survey(agi: AgiSession) -> None:
+        tenant_id = await agi.get_variable("CTI_TENANT")
+        native = await agi.get_variable("CTI_QUEUE")
+        agent_id = await agi.get_variable("CTI_AGENT") or None
+        language = await agi.get_variable("CTI_LANGUAGE") or "en"
+        tenant = next((t for t in config.tenants if t.tenant.id == tenant_id), None)
+        queue = None
+        if tenant is not None:
+            queue = next(
+                (q for q in tenant.queues if native_queue_name(tenant, q.id) == native), None
+            )
+        if tenant is None or queue is None or queue.survey is None:
+            log.warning("call %s: no survey for %r in %r", agi.uniqueid, native, tenant_id)
+            return
+        prompts = _Prompts(prompts_dir, tenant, language)
+        if any(prompts.file(q.prompt) is None for q in queue.survey.questions):
+            return  # questions nobody can hear are not asked (logged by _Prompts)
+        run = SurveyRun(queue.survey)
+        try:
+            action = run.begin()
+            while not isinstance(action, Done):
+                result = ""
+                if isinstance(action, Question):
+                    await agi.set_variable(
+                        "CTI_SURVEY_QUESTION", f"{action.number}.{action.attempt}"
+                    )
+                    asked = prompts.file(action.prompt) or "silence/1"
+                    result = await agi.get_data(asked, action.timeout_seconds * 1000, 1)
+                else:
+                    played = prompts.file(action.prompt)
+                    if played is not None:
+                        await agi.stream_file(played)
+                action = run.resume(result)
+            await agi.set_variable("CTI_SURVEY_SCORES", ",".join(map(str, run.scores)))
+        finally:
+            log.info(
+                "call %s: survey of agent %s: %s%s",
+                agi.uniqueid,
+                agent_id,
+                run.scores,
+                "" if run.done is not None and run.done.complete else " (incomplete)",
+            )
+            if run.scores and on_result is not None:
+                try:
+                    on_result(tenant.tenant.id, agi.uniqueid, agent_id, list(run.scores))
+                except Exception:
+                    log.exception("call %s: survey result not recorded", agi.uniqueid)
+
+    return survey
 
 
 class _Prompts:

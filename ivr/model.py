@@ -10,6 +10,7 @@ without an exit is refused).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -188,3 +189,50 @@ class Ivr(BaseModel):
 
     start: NodeName
     nodes: dict[NodeName, IvrNode]
+
+
+# ---- the post-call survey (per queue: `survey:` in the tenant file) ------------
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class SurveyQuestion(BaseModel):
+    """One question: a tenant prompt, answered with one digit from min to max score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: Prompt
+    min_score: Score = 1
+    max_score: Score = 5
+
+    @model_validator(mode="after")
+    def _range(self) -> SurveyQuestion:
+        if self.min_score >= self.max_score:
+            raise ValueError("min_score must be below max_score")
+        return self
+
+
+class Survey(BaseModel):
+    """A short satisfaction survey played to the caller after the agent hangs up.
+
+    Question prompts must be the tenant's own prompts (`prompts:`), since
+    Asterisk's sounds ask no such question; `invalid_prompt` and `thanks_prompt`
+    may also be Asterisk sounds.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    questions: tuple[SurveyQuestion, ...] = Field(min_length=1, max_length=2)
+    timeout_seconds: Annotated[int, Field(ge=1, le=30)] = 5
+    invalid_prompt: Prompt = "invalid"
+    thanks_prompt: Prompt = "auth-thankyou"
+
+
+def survey_problems(
+    survey: Survey, prompts: Iterable[str], where: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Question prompts that name no tenant prompt, located under `where`."""
+    known = set(prompts)
+    for i, question in enumerate(survey.questions):
+        if question.prompt not in known:
+            loc = (*where, "questions", i, "prompt")
+            yield loc, f"survey: unknown prompt {question.prompt!r} (not in 'prompts')"

@@ -11,14 +11,15 @@ from cti.config import PlatformConfig
 from cti.errors import CtiError
 from cti.prompts import build_prompts, prompt_path
 
+ACME_PROMPTS = ("acme-callback-offer", "acme-survey-agent", "acme-survey-solved", "acme-welcome")
+
 
 def test_every_language_of_every_prompt_is_built(
     example_config: PlatformConfig, tmp_path: Path
 ) -> None:
     files = build_prompts(example_config, tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in files) == [
-        "acme/en/acme-welcome.wav",
-        "acme/fr/acme-welcome.wav",
+        f"acme/{language}/{name}.wav" for language in ("en", "fr") for name in ACME_PROMPTS
     ]
     with wave.open(str(files[0])) as audio:
         assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (8000, 1, 2)

@@ -1,0 +1,303 @@
+"""IVR paths, the callback offer while waiting and the post-call survey on a real Asterisk.
+
+One Asterisk for the module, from a tenant made for these stories: a menu
+(1 sales, 2 support, 3 voicemail, 4 transfer, 5 business hours closed now,
+anything else twice: the fallback), a sales queue that offers "press 1 to be
+called back" and a support queue with a two-question survey. Callers are
+Local channels that press the extension's digits, then `SIM_KEYS` (see the
+`cti-sim-caller` context); each test gets a fresh service and leaves no call
+behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from acd import CallState, Outcome
+from cti.ami_events import AmiEvent, ChannelCreated, ChannelHungUp, DialEnded, UserEvent
+from cti.config import PlatformConfig, TenantConfig
+from cti.errors import AmiActionError
+from cti.prompts import build_prompts
+from cti.service import Service
+from ivr.menu import Session as IvrSession
+from ivr.menu import is_open_at
+from ivr.model import HoursNode
+from tests.integration.conftest import AsteriskStack, until
+
+pytestmark = pytest.mark.asterisk
+
+ROOT = Path(__file__).resolve().parents[2]
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ZONE = "Asia/Tokyo"
+OUTSIDE = "0612345678"
+
+
+def closed_now(zone: str) -> dict[str, list[str]]:
+    """A weekly schedule open every day except within half an hour of now (local time)."""
+    local = datetime.now(ZoneInfo(zone))
+    weekly = {day: ["00:00-24:00"] for day in DAYS}
+    spans = []
+    before, after = local - timedelta(minutes=30), local + timedelta(minutes=30)
+    if before.date() == local.date() and (before.hour, before.minute) > (0, 0):
+        spans.append(f"00:00-{before:%H:%M}")
+    if after.date() == local.date():
+        spans.append(f"{after:%H:%M}-24:00")
+    weekly[DAYS[local.weekday()]] = spans
+    return weekly
+
+
+def paths_config(example: PlatformConfig) -> PlatformConfig:
+    data = example.tenants[0].model_dump()
+    data["prompts"] = {
+        name: {"en": texts["en"]}
+        for name, texts in data["prompts"].items()
+        if name in ("acme-callback-offer", "acme-survey-agent", "acme-survey-solved")
+    }
+    fast = {"ring_timeout_seconds": 5, "wrapup_max_seconds": 2, "announce_every_seconds": None}
+    data["queues"] = [
+        {**q, **fast, "offer_callback": q["id"] == "sales", "survey": None} for q in data["queues"]
+    ]
+    data["queues"][1]["survey"] = {
+        "questions": [{"prompt": "acme-survey-agent"}, {"prompt": "acme-survey-solved"}],
+        "timeout_seconds": 6,
+    }
+    data["ivr"] = {
+        "start": "menu",
+        "nodes": {
+            "menu": {
+                "kind": "menu",
+                "prompt": "hello-world",
+                "choices": {"1": "to_sales", "2": "to_support", "3": "message", "4": "outside"}
+                | {"5": "hours"},
+                "timeout_seconds": 4,
+                "retries": 1,
+                "invalid_prompt": "invalid",
+                "fallback": "to_fallback",
+            },
+            "hours": {
+                "kind": "hours",
+                "timezone": ZONE,
+                "weekly": closed_now(ZONE),
+                "open": "to_sales",
+                "closed": "closed",
+            },
+            "closed": {"kind": "hangup", "prompt": "please-try-call-later"},
+            "message": {"kind": "voicemail", "box": "acme-box"},
+            "outside": {"kind": "transfer", "number": OUTSIDE},
+            "to_sales": {"kind": "queue", "queue": "sales"},
+            "to_support": {"kind": "queue", "queue": "support"},
+            "to_fallback": {"kind": "queue", "queue": "support", "priority": 1},
+        },
+    }
+    return PlatformConfig(tenants=(TenantConfig.model_validate(data),))
+
+
+@pytest.fixture(scope="module")
+def paths(
+    asterisk_factory: Callable[..., AsteriskStack],
+    example_config: PlatformConfig,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[AsteriskStack, PlatformConfig]:
+    config = paths_config(example_config)
+    prompts = tmp_path_factory.mktemp("prompts")
+    build_prompts(config, prompts)
+    return asterisk_factory(config, prompts_dir=prompts), config
+
+
+class Line:
+    """A fresh service on the module's Asterisk, with what the tests watch."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.acd = service.acd["acme"]
+        self.events: list[AmiEvent] = []
+        service.ami.subscribe(self.events.append)
+
+    async def call(self, ani: str, keys: str, hold: int = 20, **sim: str) -> None:
+        await self.service.ami.originate(
+            "Local/5000@cti-inbound",
+            context="cti-sim-caller",
+            exten=keys,
+            caller_id=f'"Caller" <{ani}>',
+            variables={"SIM_HOLD": str(hold), "SIM_DTMF_DELAY": "2", **sim},
+        )
+
+    async def session(self, ani: str, timeout: float = 15) -> tuple[str, IvrSession]:
+        """The caller's IVR session once it finished, with the caller's uniqueid."""
+
+        def found() -> list[tuple[str, IvrSession]]:
+            sessions = self.service.ivr_sessions.items()
+            return [(u, s) for u, s in sessions if s.context.ani == ani]
+
+        await until(lambda: bool(found()), timeout=timeout, what=f"IVR session of {ani}")
+        return found()[0]
+
+    def user_events(self, name: str) -> list[UserEvent]:
+        return [e for e in self.events if isinstance(e, UserEvent) and e.name == name]
+
+    def hung_up(self, uniqueid: str) -> bool:
+        return any(isinstance(e, ChannelHungUp) and e.uniqueid == uniqueid for e in self.events)
+
+    async def phone(self, extension: str, ring: str = "1", talk: str = "2") -> None:
+        await self.service.ami.action("Setvar", Variable=f"SIM_RING_{extension}", Value=ring)
+        await self.service.ami.action("Setvar", Variable=f"SIM_TALK_{extension}", Value=talk)
+
+
+@pytest.fixture
+async def line(paths: tuple[AsteriskStack, PlatformConfig], tmp_path: Path) -> AsyncIterator[Line]:
+    stack, config = paths
+    settings = stack.settings.model_copy(
+        update={
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/c.db",
+            "config_dir": ROOT / "config",
+        }
+    )
+    service = Service(settings, config)
+    await service.start()
+    await service.ami.wait_connected(10)
+    try:
+        yield Line(service)
+    finally:  # leave no call and no agent state to the next test
+        await service.ami.action("Command", Command="channel request hangup all")
+        with contextlib.suppress(AmiActionError):  # refused when there is nothing to delete
+            await service.ami.action("DBDelTree", Family="cti-acme-agents")
+        await service.stop()
+
+
+def steps(session: IvrSession) -> list[tuple[str, str, str]]:
+    return [(s.node, s.kind, s.detail) for s in session.timeline]
+
+
+async def test_two_wrong_digits_hear_the_retry_and_end_in_the_fallback(line: Line) -> None:
+    ani = "+33611000001"
+    # the first 7 while the menu asks, the second after the 4 s "invalid" prompt
+    await line.call(ani, "7", SIM_DTMF_DELAY="2.5", SIM_KEYS="7", SIM_KEYS_DELAY="6")
+    uniqueid, session = await line.session(ani, timeout=20)
+    assert steps(session) == [
+        ("menu", "menu", "invalid input '7'"),
+        ("menu", "menu", "invalid input '7'"),
+        ("menu", "menu", "fallback"),
+        ("to_fallback", "queue", "support"),
+    ]
+    await until(lambda: uniqueid in line.acd.legs, timeout=5, what="caller waiting")
+    (waiting,) = [e for e in line.user_events("CtiWaiting") if e.uniqueid == uniqueid]
+    assert (waiting.fields["CtiQueue"], waiting.fields["CtiPath"]) == (
+        "acme-support",
+        "menu>to_fallback",
+    )
+    assert waiting.fields["CtiTier"] == "1"  # the fallback's priority
+
+
+async def test_out_of_hours_hears_the_closed_message_and_is_hung_up(line: Line) -> None:
+    hours = line.service.config.tenants[0].ivr.nodes["hours"]  # type: ignore[union-attr]
+    assert isinstance(hours, HoursNode)
+    assert not is_open_at(hours, datetime.now(ZoneInfo(ZONE)))
+    assert is_open_at(hours, datetime.now(ZoneInfo(ZONE)) + timedelta(hours=25))
+    ani = "+33611000002"
+    await line.call(ani, "5", hold=20)
+    uniqueid, session = await line.session(ani)
+    assert session.context.path == ["menu", "hours", "closed"]
+    assert ("hours", "hours", "closed") in steps(session)
+    assert session.finish is not None and session.finish.kind == "hangup"
+    await until(lambda: line.hung_up(uniqueid), timeout=8, what="closed: the line is released")
+    assert uniqueid not in line.acd.legs and not line.user_events("CtiWaiting")
+
+
+async def test_voicemail_node_records_the_callers_message(line: Line) -> None:
+    ani = "+33611000003"
+    await line.call(ani, "3", hold=10)
+    uniqueid, session = await line.session(ani)
+    assert session.finish is not None
+    assert (session.finish.kind, session.finish.destination) == ("voicemail", "acme-box")
+    await until(lambda: bool(line.user_events("CtiVoicemail")), timeout=10)
+    (saved,) = line.user_events("CtiVoicemail")
+    assert saved.uniqueid == uniqueid and saved.fields["CtiBox"] == "acme-box"
+    recording = Path(saved.fields["CtiFile"])
+    await until(recording.exists, timeout=10, what=f"{recording} on disk")
+    assert recording.parent.name == "voicemail"
+
+
+async def test_transfer_node_reaches_the_other_number(line: Line) -> None:
+    await line.phone(OUTSIDE, ring="1", talk="1")
+    ani = "+33611000004"
+    await line.call(ani, "4", hold=15)
+    uniqueid, session = await line.session(ani)
+    assert session.finish is not None
+    assert (session.finish.kind, session.finish.destination) == ("transfer", OUTSIDE)
+
+    def outside() -> list[ChannelCreated]:
+        return [
+            e
+            for e in line.events
+            if isinstance(e, ChannelCreated)
+            and e.channel.startswith(f"Local/{OUTSIDE}@cti-sim-agent-")
+            and e.channel.endswith(";1")
+        ]
+
+    def answered() -> bool:
+        ids = {c.uniqueid for c in outside()}
+        return any(
+            isinstance(e, DialEnded) and e.dest_uniqueid in ids and e.dial_status == "ANSWER"
+            for e in line.events
+        )
+
+    await until(answered, timeout=10, what=f"{OUTSIDE} answers")
+    (caller,) = [e for e in line.events if isinstance(e, ChannelCreated) and e.uniqueid == uniqueid]
+    assert outside()[0].linkedid == caller.linkedid  # the caller's own call, transferred
+    await until(lambda: line.hung_up(uniqueid), timeout=10, what="the call ends")
+    assert not line.user_events("CtiWaiting")
+
+
+async def test_waiting_caller_presses_1_and_keeps_the_place_for_a_callback(line: Line) -> None:
+    ani = "+33611000005"
+    await line.call(
+        ani, "1", hold=25, SIM_KEYS="1", SIM_KEYS_ON="CTI_WAIT_START", SIM_KEYS_DELAY="1"
+    )
+    uniqueid, session = await line.session(ani)
+    assert session.context.path == ["menu", "to_sales"]
+    await until(lambda: bool(line.user_events("CtiCallbackRequest")), timeout=10)
+    (request,) = line.user_events("CtiCallbackRequest")
+    assert (request.uniqueid, request.fields["CtiNumber"]) == (uniqueid, ani)
+    await until(lambda: line.hung_up(uniqueid), timeout=10, what="the caller is released")
+    router = line.acd.router
+    assert router.call_state(uniqueid) == CallState.CALLBACK_WAITING
+    assert router.position(uniqueid) == 1  # the place in line is kept
+    assert uniqueid not in line.acd.legs
+    assert line.user_events("CtiWaiting")[0].fields["CtiCallback"] == ""  # not asked in the IVR
+
+
+async def test_survey_after_the_agent_hangs_up_reaches_the_service(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = line.service.journal
+    journaled: list[tuple[Any, ...]] = []
+    record = journal.event
+
+    def event(tenant: str, kind: str, **fields: Any) -> Any:
+        journaled.append((tenant, kind, fields))
+        return record(tenant, kind, **fields)
+
+    monkeypatch.setattr(journal, "event", event)
+    await line.phone("1003", ring="1", talk="2")
+    line.acd.login("carol")
+    line.acd.ready("carol")
+    ani = "+33611000006"
+    await line.call(
+        ani, "2", hold=30, SIM_KEYS="45", SIM_KEYS_ON="CTI_SURVEY_QUESTION", SIM_KEYS_DELAY="1"
+    )
+    uniqueid, _session = await line.session(ani)
+    await until(lambda: line.acd.stats.outcomes.get(uniqueid) == Outcome.ANSWERED, timeout=15)
+    await until(lambda: bool(line.service.survey_results), timeout=20, what="survey answered")
+    assert line.service.survey_results == [("acme", uniqueid, "carol", [4, 5])]
+    await until(lambda: line.hung_up(uniqueid), timeout=5, what="thanked and hung up")
+    surveys = [(t, f) for t, kind, f in journaled if kind == "survey.answered"]
+    assert surveys == [
+        ("acme", {"call_id": uniqueid, "agent_id": "carol", "data": {"scores": [4, 5]}})
+    ]
