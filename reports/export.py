@@ -16,7 +16,8 @@ Format = Literal["table", "csv", "json"]
 Rows = Mapping[str, Mapping[str, Any]]
 
 
-def render(queues: Rows, total: Mapping[str, Any], fmt: Format) -> str:
+def render(queues: Rows, total: Mapping[str, Any], fmt: Format, *, label: str = "queue") -> str:
+    """The rows then "total"; `label` names the rows' column in CSV (queue, agent, ...)."""
     if fmt == "json":
         return json.dumps({"queues": queues, "total": total}, sort_keys=True)
     rows = {**queues, "total": total}
@@ -24,7 +25,7 @@ def render(queues: Rows, total: Mapping[str, Any], fmt: Format) -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["queue", *fields])
+        writer.writerow([label, *fields])
         for name, row in rows.items():
             writer.writerow([name, *(_csv_value(row.get(f)) for f in fields)])
         return out.getvalue()

@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 SL_BANDS: tuple[int, ...] = (5, 10, 15, 20, *range(30, 121, 10))
-BUCKET_MINUTES: tuple[int, ...] = (15, 30, 60)
 _DEFAULTS = {"sl_threshold": 20.0, "short_abandon": 5.0, "fcr_window_days": 7.0}
 _ANONYMOUS = {"", "anonymous", "unknown", "restricted", "private", "unavailable", "withheld"}
 
@@ -336,88 +335,3 @@ def summarise(
     calls = list(calls)
     clusters = fcr_clusters(calls, fcr_window_days)
     return _summary(calls, list(intervals), clusters, sl_threshold, short_abandon)
-
-
-def _grouped(
-    calls: Sequence[CallRecord],
-    intervals: Sequence[AgentInterval],
-    call_key: Callable[[CallRecord], Any],
-    interval_key: Callable[[AgentInterval], Any],
-    options: dict[str, float],
-) -> dict[Any, dict[str, Any]]:
-    """Summaries per group. FCR clusters are formed over all calls and counted in the
-    group of their first call, so a repeat in the next group still counts against it."""
-    if unknown := set(options) - set(_DEFAULTS):
-        raise TypeError(f"unknown KPI options {sorted(unknown)}: use {sorted(_DEFAULTS)}")
-    options = {**_DEFAULTS, **options}
-    clusters = fcr_clusters(calls, options["fcr_window_days"])
-    call_groups: dict[Any, list[CallRecord]] = defaultdict(list)
-    interval_groups: dict[Any, list[AgentInterval]] = defaultdict(list)
-    for call in calls:
-        call_groups[call_key(call)].append(call)
-    for interval in intervals:
-        interval_groups[interval_key(interval)].append(interval)
-    sl, short = options["sl_threshold"], options["short_abandon"]
-    keys = sorted((set(call_groups) | set(interval_groups)) - {None})  # one type per grouping
-    return {k: _summary(call_groups[k], interval_groups[k], clusters, sl, short) for k in keys}
-
-
-def summarise_by_queue(calls: Iterable[CallRecord], **options: float) -> dict[str, dict[str, Any]]:
-    """One summary per queue. Agent time belongs to no single queue, so occupancy is None."""
-    return _grouped(list(calls), [], lambda c: c.queue, lambda i: None, options)
-
-
-def summarise_by_agent(
-    calls: Iterable[CallRecord], intervals: Iterable[AgentInterval], **options: float
-) -> dict[str, dict[str, Any]]:
-    """One summary per agent, over the calls they answered and their own state time.
-
-    Calls no agent answered (abandons, timeouts) belong to no agent and are left out.
-    """
-    return _grouped(list(calls), list(intervals), lambda c: c.agent, lambda i: i.agent, options)
-
-
-def bucket_start(moment: float, minutes: int, utc_offset_minutes: int = 0) -> float:
-    """Start (epoch seconds) of the interval bucket holding `moment`.
-
-    Buckets are aligned on local wall-clock time at a fixed UTC offset (0 = UTC), so with
-    an offset of +05:30 the 30-minute buckets start at local :00 and :30. A fixed offset
-    does not follow daylight-saving changes; report such days in UTC or per offset.
-    """
-    if minutes not in BUCKET_MINUTES:
-        raise ValueError(f"interval bucket of {minutes} minutes: use one of {BUCKET_MINUTES}")
-    size, offset = minutes * 60, utc_offset_minutes * 60
-    return float((moment + offset) // size * size - offset)
-
-
-def _split(interval: AgentInterval, minutes: int, offset: int) -> list[AgentInterval]:
-    pieces, start = [], interval.start
-    while start < interval.end:
-        edge = bucket_start(start, minutes, offset) + minutes * 60
-        end = min(interval.end, edge if edge > start else edge + minutes * 60)  # float rounding
-        pieces.append(AgentInterval(interval.agent, interval.state, start, end))
-        start = end
-    return pieces
-
-
-def summarise_by_interval(
-    calls: Iterable[CallRecord],
-    intervals: Iterable[AgentInterval] = (),
-    *,
-    minutes: int = 15,
-    utc_offset_minutes: int = 0,
-    **options: float,
-) -> dict[float, dict[str, Any]]:
-    """One summary per bucket start (see bucket_start), only for buckets with data.
-
-    A call counts in the bucket it arrived in; agent state time is split at bucket edges.
-    """
-    bucket_start(0, minutes)  # validates minutes
-    pieces = [p for i in intervals for p in _split(i, minutes, utc_offset_minutes)]
-    return _grouped(
-        list(calls),
-        pieces,
-        lambda c: bucket_start(c.arrived_at, minutes, utc_offset_minutes),
-        lambda i: bucket_start(i.start, minutes, utc_offset_minutes),
-        options,
-    )

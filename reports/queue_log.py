@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.kpis import CallRecord, Outcome, normalise_number, summarise, summarise_by_queue
+from reports.grouping import summarise_by_queue
+from reports.kpis import CallRecord, Outcome, normalise_number, summarise
 
 # Events that carry no KPI fact we use (agent sessions, pauses, ring attempts, markers).
 IGNORED_EVENTS = frozenset(

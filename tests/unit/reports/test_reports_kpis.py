@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import reports
-from reports import kpis
+from reports import grouping, kpis
 from reports.kpis import AgentInterval, AgentState, CallRecord, Outcome, summarise
 
 DAY = 86400
@@ -210,12 +210,12 @@ def test_normalise_number(raw: str | None, normalised: str | None) -> None:
 
 def test_by_queue_and_by_agent() -> None:
     calls = [*CALLS, handled("s1", 50, 10, 0, 0, queue="support", agent="ann")]
-    by_queue = kpis.summarise_by_queue(calls)
+    by_queue = grouping.summarise_by_queue(calls)
     assert list(by_queue) == ["sales", "support"]
     assert by_queue["sales"]["offered"] == 7
     assert by_queue["support"]["service_level"] == 0
     assert by_queue["sales"]["occupancy"] is None
-    by_agent = kpis.summarise_by_agent(calls, INTERVALS, sl_threshold=50)
+    by_agent = grouping.summarise_by_agent(calls, INTERVALS, sl_threshold=50)
     assert list(by_agent) == ["ann", "bob"]
     assert by_agent["ann"]["answered"] == 3
     assert by_agent["ann"]["service_level"] == 1
@@ -226,13 +226,13 @@ def test_by_queue_and_by_agent() -> None:
 
 def test_bucket_start_aligns_on_the_given_offset() -> None:
     moment = 1_700_000_000  # 2023-11-14 22:13:20 UTC
-    assert kpis.bucket_start(moment, 15) == moment - 13 * 60 - 20  # 22:00 UTC
-    assert kpis.bucket_start(moment, 60) == moment - 13 * 60 - 20
+    assert grouping.bucket_start(moment, 15) == moment - 13 * 60 - 20  # 22:00 UTC
+    assert grouping.bucket_start(moment, 60) == moment - 13 * 60 - 20
     # 03:43:20 at +05:30: the local half hour began at 03:30, i.e. 22:00 UTC.
-    assert kpis.bucket_start(moment, 30, utc_offset_minutes=330) == moment - 13 * 60 - 20
-    assert kpis.bucket_start(moment, 60, utc_offset_minutes=330) == moment - 43 * 60 - 20
+    assert grouping.bucket_start(moment, 30, utc_offset_minutes=330) == moment - 13 * 60 - 20
+    assert grouping.bucket_start(moment, 60, utc_offset_minutes=330) == moment - 43 * 60 - 20
     with pytest.raises(ValueError, match="use one of"):
-        kpis.bucket_start(moment, 20)
+        grouping.bucket_start(moment, 20)
 
 
 def test_by_interval_counts_calls_where_they_arrived_and_splits_agent_time() -> None:
@@ -245,13 +245,13 @@ def test_by_interval_counts_calls_where_they_arrived_and_splits_agent_time() -> 
         AgentInterval("ann", AgentState.TALK, 800, 1000),
         AgentInterval("ann", AgentState.READY, 1000, 1100),
     ]
-    buckets = kpis.summarise_by_interval(calls, intervals, minutes=15)
+    buckets = grouping.summarise_by_interval(calls, intervals, minutes=15)
     assert list(buckets) == [0.0, 900.0]
     assert (buckets[0]["offered"], buckets[900]["offered"]) == (2, 1)
     assert buckets[0]["occupancy"] == 1.0  # 100 s of talk before 900
     assert buckets[900]["occupancy"] == pytest.approx(100 / 200)
     with pytest.raises(ValueError):
-        kpis.summarise_by_interval(calls, minutes=45)
+        grouping.summarise_by_interval(calls, minutes=45)
 
 
 def test_fcr_in_groups_counts_a_cluster_where_it_began() -> None:
@@ -259,7 +259,7 @@ def test_fcr_in_groups_counts_a_cluster_where_it_began() -> None:
         caller("a1", 0, customer_id="A", queue="sales"),
         caller("a2", 1, customer_id="A", queue="support"),
     ]
-    by_queue = kpis.summarise_by_queue(calls)
+    by_queue = grouping.summarise_by_queue(calls)
     assert by_queue["sales"]["fcr_rate"] == 0
     assert by_queue["support"]["fcr_rate"] is None
 
@@ -291,6 +291,6 @@ def test_records_accept_plain_strings_and_refuse_nonsense() -> None:
 
 def test_interval_buckets_come_in_time_order_and_options_are_checked() -> None:
     calls = [call(str(t), Outcome.ABANDONED, 1, arrived_at=t) for t in (9000, 1800, 900)]
-    assert list(kpis.summarise_by_interval(calls, minutes=15)) == [900.0, 1800.0, 9000.0]
+    assert list(grouping.summarise_by_interval(calls, minutes=15)) == [900.0, 1800.0, 9000.0]
     with pytest.raises(TypeError, match="sl_treshold"):
-        kpis.summarise_by_queue(calls, sl_treshold=30)
+        grouping.summarise_by_queue(calls, sl_treshold=30)

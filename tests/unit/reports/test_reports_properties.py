@@ -5,7 +5,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports import kpis
+from reports import grouping, kpis
 from reports.kpis import AgentInterval, AgentState, CallRecord, Outcome, summarise
 from reports.queue_log import format_queue_log_line, read_queue_log
 
@@ -97,15 +97,15 @@ def test_groups_add_up_to_the_whole(
 ) -> None:
     whole = summarise(records, time)
     groupings: list[dict[Any, dict[str, Any]]] = [
-        kpis.summarise_by_queue(records),
-        kpis.summarise_by_interval(records, time, minutes=minutes, utc_offset_minutes=offset),
+        grouping.summarise_by_queue(records),
+        grouping.summarise_by_interval(records, time, minutes=minutes, utc_offset_minutes=offset),
     ]
     for groups in groupings:
         for count in ("offered", "answered", "abandoned", "short_abandoned", "transferred"):
             assert sum(g[count] for g in groups.values()) == whole[count]
         for group in groups.values():
             check(group)
-    by_agent = kpis.summarise_by_agent(records, time)
+    by_agent = grouping.summarise_by_agent(records, time)
     assert sum(g["answered"] for g in by_agent.values()) == whole["answered"]
 
 
