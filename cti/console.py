@@ -275,6 +275,8 @@ class ConsoleBridge:
             view["agent"]["wrapup_until"] = wrap
         if principal.role in SUPERVISORS:
             view["agents"] = [self._agent_view(tid, a.id) for a in tenant.agents]
+            for queue, config in zip(view["queues"], tenant.queues, strict=True):
+                queue["thresholds"] = config.thresholds.model_dump(exclude_none=True)
             if self.live is not None:
                 view["stats"] = self.live(tid)
         return view

@@ -24,6 +24,8 @@ from cti.config import PlatformConfig
 from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
+from cti.store.customer_import import import_file
+from cti.store.customers import TenantScope
 
 DEMO_DIR = Path("var/demo")
 
@@ -48,6 +50,7 @@ async def run_demo(
         loop.add_signal_handler(sig, stop.set)
     try:
         await service.start()
+        await _import_customers(service, config, settings)
         await service.ami.wait_connected(15)
         print(
             f"demo: service up, health at http://{settings.http_host}:{settings.http_port}/health"
@@ -127,4 +130,17 @@ def _summary(service: Service) -> None:
         print(
             f"  {call.call_id:>16}  ani={call.ani:<14} dnis={call.dnis:<6}"
             f" {call.duration_seconds:5.1f}s  cause={call.cause} {call.cause_text}"
+        )
+
+
+async def _import_customers(service: Service, config: PlatformConfig, settings: Settings) -> None:
+    """The example customers (idempotent: a second import changes nothing)."""
+    path = settings.config_dir / "customers.csv"
+    if not path.exists():
+        return
+    for tenant in config.tenants:
+        report = await import_file(service.engine, TenantScope.from_config(tenant), path)
+        print(
+            f"demo: customers of {tenant.tenant.id}: {report.created} new,"
+            f" {report.updated} updated, {len(report.rejected)} rejected"
         )

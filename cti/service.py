@@ -29,13 +29,13 @@ from cti.bus import Bus
 from cti.calls import CallAnswered, CallArrived, CallChange, CallEnded, CallModel
 from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
-from cti.customers import CsvDirectory
 from cti.db import create_engine, database_status
 from cti.errors import AsteriskError
 from cti.live_publisher import LivePublisher
 from cti.queue_log_writer import QueueLogWriter
 from cti.settings import Settings
 from cti.store.calls import records_since
+from cti.store.directory import StoreDirectories
 from cti.store.journal import Journal
 from cti.store.schema import upgrade
 from ivr.agi import inbound_handler, survey_handler
@@ -74,13 +74,14 @@ class Service:
         )
         self.ami.subscribe(self._on_ami_event)
         self.agi = AgiServer(settings.agi_host, settings.agi_port)
-        self.customers = CsvDirectory.load(settings.config_dir / "customers.csv")
+        self.engine = create_engine(settings.database_url)
+        self.customers = StoreDirectories(self.engine, config)
         self.ivr_sessions: OrderedDict[str, IvrSession] = OrderedDict()
         self.agi.route(
             "inbound",
             inbound_handler(
                 config,
-                self.customers,
+                self.customers.for_tenant,
                 prompts_dir=settings.prompts_dir,
                 on_finish=self._on_ivr_finished,
             ),
@@ -108,7 +109,6 @@ class Service:
             survey_handler(config, prompts_dir=settings.prompts_dir, on_result=on_survey),
         )
         self.bus = Bus(settings.mqtt_url, client_id="cti-service")
-        self.engine = create_engine(settings.database_url)
         self.journal = Journal(self.engine)
         self.app = create_app(self.health, engine=self.engine, config=config, settings=settings)
         self.acd = {

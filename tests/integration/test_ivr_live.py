@@ -12,6 +12,8 @@ from cti.ami_events import AmiEvent, UserEvent
 from cti.config import PlatformConfig
 from cti.prompts import build_prompts
 from cti.service import Service
+from cti.store.customer_import import import_file
+from cti.store.customers import TenantScope
 from tests.integration.conftest import AsteriskStack, until
 
 pytestmark = pytest.mark.asterisk
@@ -32,6 +34,9 @@ async def service(
     )
     svc = Service(settings, example_config)
     await svc.start()
+    scope = TenantScope.from_config(example_config.tenants[0])
+    report = await import_file(svc.engine, scope, ROOT / "config" / "customers.csv")
+    assert report.created == 3 and not report.rejected
     await svc.ami.wait_connected(10)
     yield svc
     await svc.stop()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from acd import Outcome
+from cti.store.kpi_queries import kpi_report
 from cti.store.models import AgentStateInterval, Call, Event
 from tests.integration.center import Center
 from tests.integration.conftest import until
@@ -80,3 +82,68 @@ async def test_answered_and_abandoned_calls_are_recorded(center: Center) -> None
     ]  # closed intervals; the one still open is the fold's current state:
     now = center.service.journal.folder("acme").agent_state("alice")
     assert now is not None and now[0] == "not_ready" and now[2] == "lunch"
+
+
+async def test_live_and_historical_figures_agree_on_real_traffic(center: Center) -> None:
+    """The same calls, counted live (per event) and from the store (SQL): equal figures."""
+    await center.phone("1001", ring="1", talk="2")
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    first = await center.call(caller="+33611111111")
+    await until(lambda: center.outcome(first) == Outcome.ANSWERED)
+    await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=10)
+    again = await center.call(caller="+33611111111")  # a repeat caller: FCR counts it
+    await until(lambda: center.outcome(again) == Outcome.ANSWERED)
+    await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=10)
+    center.acd.not_ready("alice", "lunch")
+    gave_up = await center.call(caller="+33622222222", hold=2)
+    await until(lambda: center.outcome(gave_up) == Outcome.ABANDONED)
+    center.acd.logout("alice")  # every agent interval is closed: occupancy compares too
+    await until(lambda: len(center.service.calls.calls) == 0, timeout=15)
+
+    service = center.service
+    await service.journal.flush()
+    live = service.live.snapshot("acme")
+    day = service.live.board.tenant("acme").options.day_start(time.time())
+    stored = await kpi_report(service.engine, "acme", start=day, end=time.time() + 1)
+    by_queue = await kpi_report(
+        service.engine, "acme", start=day, end=time.time() + 1, group_by="queue"
+    )
+    historical = stored["total"]
+    assert historical["offered"] == 3 and historical["answered"] == 2
+    assert historical["abandoned"] == 1 and historical["fcr_rate"] == 0.0  # one cluster of 2
+    for name in KPI_FIELDS:
+        assert _close(live[name], historical[name]), (name, live[name], historical[name])
+    for name in KPI_FIELDS:
+        queue_live = live["queues"]["sales"]
+        assert _close(queue_live[name], by_queue["sales"][name]), name
+
+
+KPI_FIELDS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "transferred",
+    "asa_seconds",
+    "avg_queue_seconds",
+    "avg_hold_seconds",
+    "avg_talk_seconds",
+    "avg_acw_seconds",
+    "aht_seconds",
+    "fcr_rate",
+    "abandon_rate",
+    "abandon_rate_excl_short",
+    "occupancy",
+    "occupancy_with_acw",
+    "service_level",
+    "service_level_with_abandons",
+    "longest_wait_seconds",
+)
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    """Equal, to the microsecond (sums of durations in two different engines)."""
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a))

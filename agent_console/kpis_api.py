@@ -1,0 +1,265 @@
+"""Historical KPIs, staffing, abandoned calls and call records for the caller's tenant.
+
+- `GET /api/kpis?from=&to=&queue=&agent=&by=&interval=&sl_threshold=` JSON
+  `{"tenant", "from", "to", "by", "groups": {...}, "total": {...}}` with the field names of
+  PRODUCT.md (the same as MQTT, CSV and `cti report`); `GET /api/kpis.csv` the same as
+  CSV; `GET /api/kpis/chart.svg` (or `.png`) a chart of chosen fields across the groups.
+- `GET /api/staffing?calls=100,120,...&aht=&interval=&target_sl=&threshold=&max_occupancy=`
+  Erlang C agents needed per forecast interval.
+- `GET /api/calls/abandoned?from=&to=&queue=` abandoned calls not yet called back.
+- `GET /api/calls/{call_id}` one call's row and events (its IVR timeline among them).
+
+Supervisors and admins see the whole tenant; an agent sees only their own figures
+and calls. Times are ISO 8601 (a date alone is midnight in the tenant's time zone)
+or epoch seconds; the default range is today in the tenant's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent_console.auth import CurrentPrincipal, Principal
+from agent_console.hub import SUPERVISORS
+from cti.config import PlatformConfig, TenantConfig
+from cti.store.calls import abandoned_not_called_back, call_record
+from cti.store.kpi_queries import kpi_report
+from reports import charts
+from reports.export import render
+from reports.staffing import staffing_plan
+
+router = APIRouter(tags=["reports"])
+
+GroupBy = Literal["total", "queue", "agent", "interval", "day", "month"]
+
+
+def _engine(request: Request) -> AsyncEngine:
+    engine = request.app.state.engine
+    if engine is None:
+        raise HTTPException(503, detail="no database configured")
+    return engine  # type: ignore[no-any-return]
+
+
+def _tenant(request: Request, principal: Principal) -> TenantConfig | None:
+    config: PlatformConfig | None = request.app.state.config
+    if config is None:
+        return None
+    return next((t for t in config.tenants if t.tenant.id == principal.tenant_id), None)
+
+
+def _zone(tenant: TenantConfig | None) -> ZoneInfo:
+    return ZoneInfo(tenant.tenant.timezone if tenant is not None else "UTC")
+
+
+def parse_moment(text: str, zone: ZoneInfo) -> float:
+    """Epoch seconds from epoch seconds, an ISO date (midnight there) or an ISO date-time."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, detail=f"not a time: {text!r} (ISO 8601 or epoch)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.timestamp()
+
+
+def _range(start: str | None, end: str | None, zone: ZoneInfo) -> tuple[float, float]:
+    today = datetime.combine(datetime.now(zone).date(), time(), tzinfo=zone)
+    low = parse_moment(start, zone) if start else today.timestamp()
+    high = parse_moment(end, zone) if end else (today + timedelta(days=1)).timestamp()
+    if high <= low:
+        raise HTTPException(422, detail="'to' must be after 'from'")
+    if high - low > 400 * 86400:
+        raise HTTPException(422, detail="a report covers at most 400 days")
+    return low, high
+
+
+def _scope_agent(principal: Principal, agent: str | None) -> str | None:
+    """Agents see their own figures only."""
+    if principal.role in SUPERVISORS:
+        return agent
+    if principal.agent_id is None:
+        raise HTTPException(403, detail="forbidden: no agent bound to this user")
+    if agent not in (None, principal.agent_id):
+        raise HTTPException(403, detail="forbidden: agents see their own figures only")
+    return principal.agent_id
+
+
+async def _report(
+    request: Request,
+    principal: Principal,
+    start: str | None,
+    end: str | None,
+    queue: str | None,
+    agent: str | None,
+    by: GroupBy,
+    interval: int,
+    sl_threshold: float | None,
+) -> dict[str, Any]:
+    tenant = _tenant(request, principal)
+    zone = _zone(tenant)
+    low, high = _range(start, end, zone)
+    agent = _scope_agent(principal, agent)
+    threshold = sl_threshold
+    if threshold is None and tenant is not None and queue is not None:
+        threshold = next((q.service_level_seconds for q in tenant.queues if q.id == queue), None)
+    offset = int(datetime.fromtimestamp(low, zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    options: dict[str, Any] = {
+        "start": low,
+        "end": high,
+        "queue": queue,
+        "agent": agent,
+        "sl_threshold": threshold if threshold is not None else 20.0,
+        "utc_offset_minutes": offset,
+    }
+    engine = _engine(request)
+    groups = await kpi_report(
+        engine, principal.tenant_id, group_by=by, interval_minutes=interval, **options
+    )
+    total = await kpi_report(engine, principal.tenant_id, group_by="total", **options)
+    return {
+        "tenant": principal.tenant_id,
+        "from": low,
+        "to": high,
+        "by": by,
+        "queue": queue,
+        "agent": agent,
+        "sl_threshold": options["sl_threshold"],
+        "groups": {} if by == "total" else groups,
+        "total": total.get("total", {}),
+    }
+
+
+Interval = Annotated[int, Query(description="minutes per interval when by=interval")]
+
+
+@router.get("/api/kpis")
+async def get_kpis(
+    request: Request,
+    principal: CurrentPrincipal,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    queue: str | None = None,
+    agent: str | None = None,
+    by: GroupBy = "queue",
+    interval: Literal[15, 30, 60] = 60,
+    sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
+) -> dict[str, Any]:
+    """KPIs by queue, agent, interval, day or month, with the PRODUCT.md field names."""
+    return await _report(request, principal, start, end, queue, agent, by, interval, sl_threshold)
+
+
+@router.get("/api/kpis.csv", response_class=Response)
+async def get_kpis_csv(
+    request: Request,
+    principal: CurrentPrincipal,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    queue: str | None = None,
+    agent: str | None = None,
+    by: GroupBy = "queue",
+    interval: Literal[15, 30, 60] = 60,
+    sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
+) -> Response:
+    """The same report as CSV: one row per group, then the total."""
+    report = await _report(request, principal, start, end, queue, agent, by, interval, sl_threshold)
+    text = render(report["groups"], report["total"], "csv", label=by)
+    name = f"kpis-{principal.tenant_id}-{by}.csv"
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/api/kpis/chart.{fmt}", response_class=Response)
+async def get_kpis_chart(
+    request: Request,
+    principal: CurrentPrincipal,
+    fmt: Literal["svg", "png"],
+    fields: str = "offered,answered,abandoned",
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    queue: str | None = None,
+    agent: str | None = None,
+    by: GroupBy = "interval",
+    interval: Literal[15, 30, 60] = 60,
+) -> Response:
+    """A chart of `fields` (comma-separated KPI names) across the report's groups."""
+    report = await _report(request, principal, start, end, queue, agent, by, interval, None)
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    try:
+        image = charts.kpi_chart(
+            report["groups"] or {"total": report["total"]},
+            names,
+            title=f"{principal.tenant_id}: {', '.join(names)}",
+            fmt=fmt,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return Response(image, media_type="image/svg+xml" if fmt == "svg" else "image/png")
+
+
+@router.get("/api/staffing")
+async def get_staffing(
+    principal: CurrentPrincipal,
+    calls: Annotated[str, Query(description="calls per interval, comma-separated")],
+    aht: Annotated[float, Query(gt=0, le=36000)],
+    interval: Annotated[int, Query(gt=0, le=1440)] = 30,
+    target_sl: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+    threshold: Annotated[float, Query(ge=0, le=3600)] = 20,
+    max_occupancy: Annotated[float | None, Query(gt=0, le=1)] = None,
+) -> dict[str, Any]:
+    """Erlang C: agents needed per interval for the target service level."""
+    try:
+        volumes = [float(v) for v in calls.split(",") if v.strip()]
+        forecast = [(str(i + 1), v) for i, v in enumerate(volumes)]
+        rows = staffing_plan(
+            forecast,
+            aht,
+            interval,
+            target_sl=target_sl,
+            threshold_seconds=threshold,
+            max_occupancy=max_occupancy,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return {"tenant": principal.tenant_id, "intervals": rows}
+
+
+@router.get("/api/calls/abandoned")
+async def get_abandoned(
+    request: Request,
+    principal: CurrentPrincipal,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    queue: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    """Abandoned calls whose caller has not been reached since (supervisors)."""
+    if principal.role not in SUPERVISORS:
+        raise HTTPException(403, detail="forbidden: supervisors and admins only")
+    low, high = _range(start, end, _zone(_tenant(request, principal)))
+    calls = await abandoned_not_called_back(
+        _engine(request), principal.tenant_id, start=low, end=high, queue=queue, limit=limit
+    )
+    return {"tenant": principal.tenant_id, "calls": [asdict(c) for c in calls]}
+
+
+@router.get("/api/calls/{call_id}")
+async def get_call(request: Request, principal: CurrentPrincipal, call_id: str) -> dict[str, Any]:
+    """One call's record and events; an agent sees only calls they handled."""
+    record = await call_record(_engine(request), principal.tenant_id, call_id)
+    if record is None or (
+        principal.role not in SUPERVISORS and record.get("agent") != principal.agent_id
+    ):
+        raise HTTPException(404, detail=f"no call {call_id!r}")
+    return record
