@@ -20,8 +20,10 @@ def render(queues: Rows, total: Mapping[str, Any], fmt: Format, *, label: str = 
     """The rows then "total"; `label` names the rows' column in CSV (queue, agent, ...)."""
     if fmt == "json":
         return json.dumps({"queues": queues, "total": total}, sort_keys=True)
-    rows = {**queues, "total": total}
-    fields = list(total) or sorted({f for row in queues.values() for f in row})
+    rows = {name: _flat(row) for name, row in {**queues, "total": total}.items()}
+    fields = list(rows["total"]) or sorted({f for row in rows.values() for f in row})
+    if fmt == "table":  # the bands stay in CSV and JSON: a table this wide helps nobody
+        fields = [f for f in fields if "." not in f]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -30,6 +32,17 @@ def render(queues: Rows, total: Mapping[str, Any], fmt: Format, *, label: str = 
             writer.writerow([name, *(_csv_value(row.get(f)) for f in fields)])
         return out.getvalue()
     return _table(rows, fields)
+
+
+def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested figures (the SL bands) as `service_level_bands.20` columns."""
+    flat: dict[str, Any] = {}
+    for name, value in row.items():
+        if isinstance(value, Mapping):
+            flat.update({f"{name}.{key}": inner for key, inner in value.items()})
+        else:
+            flat[name] = value
+    return flat
 
 
 def _csv_value(value: Any) -> str:

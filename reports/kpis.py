@@ -320,6 +320,8 @@ def _summary(
             calls, sl_threshold, short_abandon
         ),
         "longest_wait_seconds": longest_wait_seconds(calls),
+        "service_level_bands": service_level_bands(calls),
+        "resolved_mark_rate": resolved_mark_rate(calls),
     }
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cti.store.models import AgentStateInterval, Call
 from reports.grouping import BUCKET_MINUTES, local_iso
-from reports.kpis import Outcome
+from reports.kpis import SL_BANDS, Outcome
 
 GROUPINGS: tuple[str, ...] = ("total", "queue", "agent", "interval", "day", "month")
 _IDLE = ("ready", "reserved")
@@ -215,6 +215,9 @@ def _call_stats(
             *total(handle_known, c.talk_seconds + c.hold_seconds + c.acw_seconds),
             count(and_(answered, wait <= sl_threshold)),
             func.max(wait),
+            *(count(and_(answered, wait <= band)) for band in SL_BANDS),
+            count(and_(answered, c.resolved.is_not(None))),
+            count(and_(answered, c.resolved.is_(True))),
         )
         .where(*selection.calls)
         .group_by(key)
@@ -301,8 +304,10 @@ def _summary(
     """The fields of `reports.kpis.summarise`, in its order, from the SQL totals."""
     if stats is None:
         stats = (0, 0, 0, 0, 0, None, 0, None, 0, None, 0, None, 0, None, 0, None, 0, 0, None)
+        stats += (0,) * (len(SL_BANDS) + 2)
     (offered, answered, abandoned, short, transferred, asa, asa_n, wait, wait_n) = stats[:9]
-    (hold, hold_n, talk, talk_n, acw, acw_n, handle, handle_n, within, longest) = stats[9:]
+    (hold, hold_n, talk, talk_n, acw, acw_n, handle, handle_n, within, longest) = stats[9:19]
+    bands, (marks, resolved) = stats[19 : 19 + len(SL_BANDS)], stats[19 + len(SL_BANDS) :]
     clusters, alone = fcr if fcr is not None else (0, 0)
     seconds = {state: float(time.get(state) or 0.0) for state in _STATES}
     busy = seconds["on_call"] + seconds["hold"]
@@ -328,4 +333,8 @@ def _summary(
         "service_level": _ratio(int(within), int(answered)),
         "service_level_with_abandons": _ratio(int(within), int(answered + long_abandons)),
         "longest_wait_seconds": None if longest is None else float(longest),
+        "service_level_bands": {
+            band: _ratio(int(n), int(answered)) for band, n in zip(SL_BANDS, bands, strict=True)
+        },
+        "resolved_mark_rate": _ratio(int(resolved), int(marks)),
     }

@@ -145,7 +145,13 @@ def assert_same(got: dict[str, Any], want: dict[str, Any], where: str) -> None:
     assert list(got) == list(want), where
     for field, expected in want.items():
         value = got[field]
-        if expected is None or isinstance(expected, int):
+        if isinstance(expected, dict):  # the SL bands (JSON makes their keys strings)
+            assert_same(
+                {str(k): v for k, v in value.items()},
+                {str(k): v for k, v in expected.items()},
+                f"{where}.{field}",
+            )
+        elif expected is None or isinstance(expected, int):
             assert value == expected and type(value) is type(expected), (where, field, value)
         else:
             assert isinstance(value, float), (where, field, value)
@@ -227,6 +233,9 @@ async def test_an_empty_range_gives_zero_offered_and_no_rates(store_engine: Asyn
     assert got["total"]["offered"] == 0 and got["total"]["answered"] == 0
     rates = [k for k in got["total"] if k not in ("offered", "answered", "abandoned")]
     rates = [k for k in rates if k not in ("short_abandoned", "transferred")]
+    bands = got["total"]["service_level_bands"]
+    rates.remove("service_level_bands")
+    assert all(v is None for v in bands.values())
     assert all(got["total"][k] is None for k in rates), got
     assert list(got["total"]) == list(summarise([]))  # exactly summarise's fields
     for group_by in ("queue", "agent", "interval", "day", "month"):

@@ -58,13 +58,18 @@ FIELDS = (
     "offered answered abandoned short_abandoned transferred asa_seconds avg_queue_seconds "
     "avg_hold_seconds avg_talk_seconds avg_acw_seconds aht_seconds fcr_rate abandon_rate "
     "abandon_rate_excl_short occupancy occupancy_with_acw service_level "
-    "service_level_with_abandons longest_wait_seconds"
+    "service_level_with_abandons longest_wait_seconds service_level_bands resolved_mark_rate"
 ).split()
 
 
 def test_summary_of_the_worked_day() -> None:
     summary = summarise(CALLS, INTERVALS)
     assert list(summary) == FIELDS
+    bands = summary.pop("service_level_bands")  # answered after 10, 20 and 30 s
+    assert bands == pytest.approx(
+        {5: 0.0, 10: 1 / 3, 15: 1 / 3, 20: 2 / 3, **{b: 1.0 for b in range(30, 121, 10)}}
+    )
+    assert summary.pop("resolved_mark_rate") is None  # no agent gave a mark
     assert summary == pytest.approx(
         {
             "offered": 7,
@@ -94,6 +99,8 @@ def test_empty_denominators_give_none() -> None:
     summary = summarise([], [])
     counts = {"offered", "answered", "abandoned", "short_abandoned", "transferred"}
     assert {k: v for k, v in summary.items() if k in counts} == dict.fromkeys(counts, 0)
+    bands = summary.pop("service_level_bands")
+    assert all(v is None for v in bands.values())
     assert all(v is None for k, v in summary.items() if k not in counts)
 
 

@@ -49,12 +49,19 @@ UNKNOWN_TO_QUEUE_LOG = {
     "aht_seconds": None,
     "occupancy": None,
     "occupancy_with_acw": None,
+    "resolved_mark_rate": None,
 }
+ABOVE_20 = {band: 1.0 for band in range(30, 121, 10)}
 
 
 def test_a_realistic_log_per_queue_and_in_total() -> None:
     report = read_queue_log(LOG)
     assert list(report.queues) == ["sales", "support"]
+    bands = {q: report.queues[q].pop("service_level_bands") for q in report.queues}
+    assert bands["sales"] == pytest.approx({5: 0.5, 10: 0.5, 15: 0.5, 20: 1.0, **ABOVE_20})
+    assert bands["support"] == pytest.approx({5: 0, 10: 0, 15: 0, 20: 0.5, **ABOVE_20})
+    total_bands = report.total.pop("service_level_bands")
+    assert total_bands == pytest.approx({5: 0.25, 10: 0.25, 15: 0.25, 20: 0.75, **ABOVE_20})
     assert report.queues["sales"] == pytest.approx(
         {
             "offered": 4,  # .35 answered, .36 abandoned, .42 timed out, .70 answered
