@@ -171,7 +171,9 @@ class AcdRunner:
         self.reasons: dict[str, str] = {}  # not-ready reason per agent
         self._persisted: dict[str, str] = {}
         self._recorded_states: dict[str, tuple[str, str]] = {}
-        self.wrapup_ends: dict[str, float | None] = {}  # agent -> end of wrap-up (None: open)
+        self.wrapup_ends: dict[str, float | None] = {}
+        self._to_astdb: dict[str, str] = {}  # agent -> state not yet written to AstDB
+        self._astdb_writer: asyncio.Task[None] | None = None  # agent -> end of wrap-up (None: open)
         self._restored = False
         self.devices = {
             device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
@@ -195,9 +197,10 @@ class AcdRunner:
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        for task in (self._worker, self._astdb_writer):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     # ---- the agents' API -------------------------------------------------
     @property
@@ -586,9 +589,9 @@ class AcdRunner:
 
     async def _carry_out(self, command: Command | _Leave | _Persist | _Restore) -> None:
         if isinstance(command, _Persist):
-            await self.ami.action(
-                "DBPut", Family=self.db_family, Key=command.agent_id, Val=command.value
-            )
+            self._to_astdb[command.agent_id] = command.value
+            if self._astdb_writer is None or self._astdb_writer.done():
+                self._astdb_writer = asyncio.create_task(self._write_astdb())
         elif isinstance(command, _Restore):
             await self._restore(command.busy_devices)
         elif isinstance(command, _Leave):
@@ -608,24 +611,36 @@ class AcdRunner:
                 "%s: call %s overflows to %s", self.tenant_id, command.call_id, command.to_queue
             )
 
+    async def _write_astdb(self) -> None:
+        """Agents' states to AstDB off the command path; only the latest value per agent."""
+        while self._to_astdb:
+            agent_id = next(iter(self._to_astdb))
+            value = self._to_astdb.pop(agent_id)
+            try:
+                await self.ami.action("DBPut", Family=self.db_family, Key=agent_id, Val=value)
+            except AsteriskError as exc:
+                self.stats.ami_failures += 1
+                log.warning("%s: state of %s not kept in AstDB: %s", self.tenant_id, agent_id, exc)
+
     async def _offer(self, command: OfferCall) -> None:
         leg = self.legs.get(command.call_id)
         if leg is None:  # the caller hung up before we got here; the router knows
             return
         leg.state, leg.agent_id, leg.offer_id = RINGING, command.agent_id, command.offer_id
         ring = str(round(command.ring_timeout))
-        await self.ami.action(
-            "Setvar", Channel=leg.channel, Variable="CTI_RING_TIMEOUT", Value=ring
-        )
-        await self.ami.action(
-            "Setvar", Channel=leg.channel, Variable="CTI_OFFER_ID", Value=str(command.offer_id)
-        )
-        await self.ami.action(
-            "Redirect",
-            Channel=leg.channel,
-            Context="cti-connect",
-            Exten=self.extensions[command.agent_id],
-            Priority=1,
+        # one connection keeps Asterisk's order: send all three, then wait for the replies
+        await asyncio.gather(
+            self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_RING_TIMEOUT", Value=ring),
+            self.ami.action(
+                "Setvar", Channel=leg.channel, Variable="CTI_OFFER_ID", Value=str(command.offer_id)
+            ),
+            self.ami.action(
+                "Redirect",
+                Channel=leg.channel,
+                Context="cti-connect",
+                Exten=self.extensions[command.agent_id],
+                Priority=1,
+            ),
         )
         log.info(
             "%s: call %s offered to %s (offer %d)",

@@ -60,6 +60,7 @@ class Hub:
     def __init__(self) -> None:
         self._by_tenant: dict[str, set[Connection]] = {}
         self._by_agent: dict[tuple[str, str], set[Connection]] = {}
+        self._supervisors: dict[str, set[Connection]] = {}
         self.stats = HubStats()
 
     def connect(
@@ -72,6 +73,8 @@ class Hub:
         self._by_tenant.setdefault(principal.tenant_id, set()).add(conn)
         if principal.agent_id:
             self._by_agent.setdefault((principal.tenant_id, principal.agent_id), set()).add(conn)
+        if principal.role in SUPERVISORS:
+            self._supervisors.setdefault(principal.tenant_id, set()).add(conn)
         conn.task = asyncio.create_task(self._drain(conn), name=f"ws-{principal.username}")
         self.stats.connections += 1
         return conn
@@ -81,6 +84,7 @@ class Hub:
         self._by_tenant.get(tenant, set()).discard(conn)
         if conn.principal.agent_id:
             self._by_agent.get((tenant, conn.principal.agent_id), set()).discard(conn)
+        self._supervisors.get(tenant, set()).discard(conn)
         if conn.task is not None:
             conn.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,17 +115,28 @@ class Hub:
 
     def to_agent(self, tenant: str, agent_id: str, payload: dict[str, Any]) -> int:
         """Push to every console of one agent; returns how many got it."""
-        targets = self._by_agent.get((tenant, agent_id), ())
+        targets = self._by_agent.get((tenant, agent_id))
+        if not targets:
+            return 0
         text = json.dumps(payload)
         return sum(1 for conn in list(targets) if conn.push(text))
+
+    def has_supervisors(self, tenant: str) -> bool:
+        return bool(self._supervisors.get(tenant))
 
     def to_tenant(
         self, tenant: str, payload: dict[str, Any], *, roles: frozenset[str] | None = None
     ) -> int:
         """Push to the tenant's connections (only those with one of `roles`, if given)."""
+        if roles == SUPERVISORS:
+            targets = self._supervisors.get(tenant)
+        else:
+            targets = {
+                c
+                for c in self._by_tenant.get(tenant, ())
+                if roles is None or c.principal.role in roles
+            }
+        if not targets:
+            return 0
         text = json.dumps(payload)
-        sent = 0
-        for conn in list(self._by_tenant.get(tenant, ())):
-            if roles is None or conn.principal.role in roles:
-                sent += conn.push(text)
-        return sent
+        return sum(1 for conn in list(targets) if conn.push(text))

@@ -16,7 +16,6 @@ the user's tenant and role, and refusals come back as `CenterError`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -41,7 +40,6 @@ from reports.fold import Folded
 
 log = logging.getLogger("cti.console")
 
-PREFETCH_WAIT = 0.25  # seconds a pop waits for a customer lookup still running
 HISTORY_LIMIT = 20
 
 
@@ -70,6 +68,7 @@ class ConsoleBridge:
         self.pops: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, agent) -> last pop
         self.calls: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, agent) -> call
         self.last_call: dict[tuple[str, str], str] = {}  # the call an agent wraps up
+        self.by_call: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, call) -> agent
         self.pop_latency: list[float] = []
         journal.subscribe(self.on_event)
 
@@ -81,6 +80,7 @@ class ConsoleBridge:
             self.ivr[event.call_id] = event.data
             while len(self.ivr) > 10_000:
                 self.ivr.popitem(last=False)
+            self._start_prefetch(tenant, event.call_id)  # the customer is known from here
         elif kind == ev.CALL_QUEUED and event.call_id:
             self._start_prefetch(tenant, event.call_id)
         elif kind == ev.CALL_OFFERED and event.call_id and event.agent_id:
@@ -141,26 +141,28 @@ class ConsoleBridge:
             "since": event.at,
             "queue": event.queue,
         }
+        self.by_call[(event.tenant, event.call_id)] = key
         self.last_call[key] = event.call_id
         task = self.prefetch.get(event.call_id)
-        if task is not None and task.done():
-            self._send_pop(event, task.result())
-        else:
-            asyncio.get_running_loop().create_task(self._pop_when_ready(event, task))
-
-    async def _pop_when_ready(
-        self, event: DomainEvent, task: asyncio.Task[dict[str, Any]] | None
-    ) -> None:
-        found: dict[str, Any] = {"customer": None, "history": None}
         if task is None:
-            assert event.call_id is not None
             self._start_prefetch(event.tenant, event.call_id)
             task = self.prefetch[event.call_id]
-        with contextlib.suppress(TimeoutError):
-            found = await asyncio.wait_for(asyncio.shield(task), PREFETCH_WAIT)
-        self._send_pop(event, found)
+        if task.done():
+            self._send_pop(event, task.result())
+            return
+        # the pop goes out now with what the call itself says; the record follows it
+        self._send_pop(event, {"customer": None, "history": None}, complete=False)
 
-    def _send_pop(self, event: DomainEvent, found: dict[str, Any]) -> None:
+        def follow_up(done: asyncio.Task[dict[str, Any]]) -> None:
+            call = self.calls.get(key)
+            if call is not None and call["call_id"] == event.call_id and not done.cancelled():
+                self._send_pop(event, done.result())
+
+        task.add_done_callback(follow_up)
+
+    def _send_pop(
+        self, event: DomainEvent, found: dict[str, Any], *, complete: bool = True
+    ) -> None:
         assert event.call_id is not None and event.agent_id is not None
         row = self.journal.folder(event.tenant).calls.get(event.call_id)
         ivr = self.ivr.get(event.call_id, {})
@@ -178,36 +180,45 @@ class ConsoleBridge:
             waited_seconds=round(event.at - row.queued_at, 1) if row and row.queued_at else None,
             history=found.get("history"),
             known=customer is not None,
+            complete=complete,  # False: customer and history follow in a second screen_pop
         )
         self.pops[(event.tenant, event.agent_id)] = pop
         self.hub.to_agent(event.tenant, event.agent_id, pop)
-        self.pop_latency.append(self.clock() - event.at)
-        del self.pop_latency[:-1000]
+        if complete:
+            self.pop_latency.append(self.clock() - event.at)
+            del self.pop_latency[:-1000]
 
     def _call_update(self, event: DomainEvent, state: str) -> None:
-        for key, call in self.calls.items():
-            if key[0] == event.tenant and call["call_id"] == event.call_id:
-                if event.kind == ev.CALL_ANSWERED and event.agent_id not in (None, key[1]):
-                    continue
-                call.update(state=state, since=event.at)
-                self.hub.to_agent(key[0], key[1], message("call.update", **call))
+        key = self.by_call.get((event.tenant, event.call_id or ""))
+        call = self.calls.get(key) if key is not None else None
+        if key is None or call is None or call["call_id"] != event.call_id:
+            return
+        if event.kind == ev.CALL_ANSWERED and event.agent_id not in (None, key[1]):
+            return
+        call.update(state=state, since=event.at)
+        self.hub.to_agent(key[0], key[1], message("call.update", **call))
 
     def _drop_call(self, tenant: str, agent: str, call_id: str | None, why: str) -> None:
         call = self.calls.get((tenant, agent))
         if call is not None and call["call_id"] == call_id:
             del self.calls[(tenant, agent)]
+            self.by_call.pop((tenant, call_id or ""), None)
             self.pops.pop((tenant, agent), None)
             self.hub.to_agent(tenant, agent, message("call.update", **{**call, "state": why}))
 
     def _finished(self, event: DomainEvent) -> None:
-        self.prefetch.pop(event.call_id or "", None)
-        for key, call in list(self.calls.items()):
-            if key[0] == event.tenant and call["call_id"] == event.call_id:
-                if call["state"] == "ringing":
-                    self._drop_call(key[0], key[1], event.call_id, "gone")
-                else:
-                    call.update(state="ended", since=event.at)
-                    self.hub.to_agent(key[0], key[1], message("call.update", **call))
+        task = self.prefetch.pop(event.call_id or "", None)
+        if task is not None and not task.done():
+            task.cancel()
+        key = self.by_call.get((event.tenant, event.call_id or ""))
+        call = self.calls.get(key) if key is not None else None
+        if key is None or call is None or call["call_id"] != event.call_id:
+            return
+        if call["state"] == "ringing":
+            self._drop_call(key[0], key[1], event.call_id, "gone")
+        else:
+            call.update(state="ended", since=event.at)
+            self.hub.to_agent(key[0], key[1], message("call.update", **call))
 
     def _agent_state(self, event: DomainEvent) -> None:
         assert event.agent_id is not None
@@ -215,8 +226,10 @@ class ConsoleBridge:
         state = str(event.data.get("state"))
         if state in ("ready", "not_ready", "logged_out"):
             call = self.calls.pop(key, None)
-            if call is not None and call["state"] == "ended":
-                self.pops.pop(key, None)
+            if call is not None:
+                self.by_call.pop((event.tenant, call["call_id"]), None)
+                if call["state"] == "ended":
+                    self.pops.pop(key, None)
         payload = message(
             "agent.state",
             agent_id=event.agent_id,
@@ -225,12 +238,13 @@ class ConsoleBridge:
             since=event.at,
         )
         self.hub.to_agent(event.tenant, event.agent_id, payload)
-        self.hub.to_tenant(event.tenant, payload, roles=SUPERVISORS)
+        if self.hub.has_supervisors(event.tenant):
+            self.hub.to_tenant(event.tenant, payload, roles=SUPERVISORS)
 
     def on_live(self, topic: str, payload: dict[str, Any]) -> None:
         """Live figures (`cti/<tenant>/...` topics) to the tenant's supervisors' wallboards."""
         parts = topic.split("/")
-        if len(parts) < 3 or parts[1] not in self.tenants:
+        if len(parts) < 3 or parts[1] not in self.tenants or not self.hub.has_supervisors(parts[1]):
             return
         tenant = parts[1]
         if parts[2] == "stats":

@@ -18,7 +18,12 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "sqlite":
+        # a local file: no liveness ping, and a fixed pool (each aiosqlite connection is a
+        # thread; overflow connections would be opened and closed again and again)
+        engine = create_async_engine(url, pool_size=10, max_overflow=0)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True)
     if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

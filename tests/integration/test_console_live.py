@@ -133,6 +133,9 @@ async def test_a_known_caller_pops_with_history_and_the_wrap_up_is_recorded(
 
         call_id = await center.call(caller=JEANNE, keys="1")
         pop = await console.expect("screen_pop")
+        assert pop["caller_number"] == JEANNE and pop["queue"] == "sales"
+        if not pop["complete"]:  # the record was still being read: it follows
+            pop = await console.expect("screen_pop", complete=True, call_id=pop["call_id"])
         assert pop["customer"]["name"] == "Jeanne Martin" and pop["known"] is True
         assert pop["caller_number"] == JEANNE and pop["tier"] == 3 and pop["language"] == "fr"
         assert pop["queue"] == "sales" and "main" in pop["ivr"]["path"]
