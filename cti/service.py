@@ -37,6 +37,7 @@ from cti.settings import Settings
 from cti.store.calls import records_since
 from cti.store.directory import StoreDirectories
 from cti.store.journal import Journal
+from cti.store.reference import mirror_config
 from cti.store.schema import upgrade
 from ivr.agi import inbound_handler, survey_handler
 from ivr.menu import Session as IvrSession
@@ -135,6 +136,7 @@ class Service:
     async def start(self) -> None:
         """Start every part; the AMI link keeps retrying in the background."""
         await upgrade(self.engine)
+        await mirror_config(self.engine, self.config)
         await self.journal.recover()
         await self._seed_live()
         await self.journal.start()
