@@ -22,11 +22,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -60,7 +60,9 @@ class _Pending:
     interval_tenants: list[str] = field(default_factory=list)
 
 
-def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]):  # type: ignore[no-untyped-def]
+def upsert(
+    conn: AsyncConnection, table: Any, rows: Sequence[dict[str, Any]], keys: list[str]
+) -> Awaitable[Any]:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
@@ -254,7 +256,7 @@ class Journal:
             ids = [e.event_id for e in pending.events]
             for start in range(0, len(ids), 500):
                 await conn.execute(
-                    update(Event.__table__)
+                    update(Event)
                     .where(Event.event_id.in_(ids[start : start + 500]))
                     .values(folded=True)
                 )
@@ -303,9 +305,7 @@ class Journal:
             for tenant in sorted({r.tenant_id for r in unfolded}):
                 mine = [r for r in unfolded if r.tenant_id == tenant]
                 await self._refold(conn, tenant, mine)
-            await conn.execute(
-                update(Event.__table__).where(Event.folded.is_(False)).values(folded=True)
-            )
+            await conn.execute(update(Event).where(Event.folded.is_(False)).values(folded=True))
             self.stats.refolded = len(unfolded)
             await self._adopt(conn, now)
         if unfolded:

@@ -296,6 +296,13 @@ def _mean(total: float | None, count: int) -> float | None:
     return total / count if count and total is not None else None
 
 
+_NO_CALLS: tuple[Any, ...] = (
+    (0, 0, 0, 0, 0, None, 0, None, 0, None, 0, None, 0, None, 0, None, 0, 0, None)
+    + (0,) * len(SL_BANDS)
+    + (0, 0)
+)
+
+
 def _summary(
     stats: Sequence[Any] | None,
     fcr: Sequence[Any] | None,
@@ -303,8 +310,7 @@ def _summary(
 ) -> dict[str, Any]:
     """The fields of `reports.kpis.summarise`, in its order, from the SQL totals."""
     if stats is None:
-        stats = (0, 0, 0, 0, 0, None, 0, None, 0, None, 0, None, 0, None, 0, None, 0, 0, None)
-        stats += (0,) * (len(SL_BANDS) + 2)
+        stats = _NO_CALLS
     (offered, answered, abandoned, short, transferred, asa, asa_n, wait, wait_n) = stats[:9]
     (hold, hold_n, talk, talk_n, acw, acw_n, handle, handle_n, within, longest) = stats[9:19]
     bands, (marks, resolved) = stats[19 : 19 + len(SL_BANDS)], stats[19 + len(SL_BANDS) :]
