@@ -4,7 +4,8 @@
 with HTTP 200 when every part is up and 503 when one is down. `/api/login`,
 `/api/logout` and `/api/me` open and show a session (`agent_console.auth`);
 every other `/api` route takes the principal as a dependency and sees only its
-tenant. The agent console and the wallboard will be served from this same app.
+tenant. The agent console and the wallboard are served from this same app
+(`agent_console.pages`).
 
 What the routes need is on `app.state`: `engine` (the store, or None),
 `config` (the platform configuration, or None), `settings`, `sessions` (the
@@ -20,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_console import auth, customers_api, users_api, ws
+from agent_console import auth, customers_api, kpis_api, pages, users_api, ws
 from agent_console.hub import Hub
 from cti.config import PlatformConfig
 from cti.settings import Settings
@@ -55,5 +56,7 @@ def create_app(
     # The tenant-scoped APIs: one include_router line per module, below this one.
     app.include_router(customers_api.router)
     app.include_router(ws.router)
+    app.include_router(kpis_api.router)
+    app.include_router(pages.router)
 
     return app

@@ -79,7 +79,8 @@ class MaxWaitRule(_Model):
 
 
 class Threshold(_Model):
-    """Where a live figure turns amber, then red; `below`: when it falls under them."""
+    """A live figure turns amber, then red, when it reaches these levels (with `below`:
+    when it falls under them, as a service level does)."""
 
     amber: Annotated[float, Field(ge=0)]
     red: Annotated[float, Field(ge=0)]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system parts the platform needs: Asterisk 16 (from Debian 11,
 # through a private apt state so the system's own sources are untouched),
-# Asterisk's sounds, Mosquitto, espeak-ng and sox. Idempotent: does nothing
-# when everything is already there.
+# Asterisk's sounds, Mosquitto, espeak-ng, sox, PostgreSQL and Chromium (the
+# browser tests drive Debian's chromium; CTI_WITH_BROWSER=0 leaves it out).
+# Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
 need_asterisk=0; need_debs=()
@@ -11,7 +12,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_debs+
 command -v espeak-ng >/dev/null 2>&1 || need_debs+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need_debs+=(sox)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_debs+=(postgresql)
-if [ "${CTI_WITH_BROWSER:-0}" = 1 ]; then
+if [ "${CTI_WITH_BROWSER:-1}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_debs+=(chromium)
 fi
 

@@ -1,0 +1,324 @@
+// The agent console: my state and its controls, the call, the screen pop (from the
+// moment the call is offered), and the wrap-up. Everything shown comes from the
+// server: the snapshot replaces it all after every (re)connection, pushes update it.
+
+import {
+  $,
+  Socket,
+  attempt,
+  clock,
+  duration,
+  h,
+  onTick,
+  setSince,
+  showError,
+  showLink,
+  showUser,
+  wireSignOut,
+} from "/static/common.js";
+import { popView } from "/static/pop.js";
+
+const STATE_NAMES = {
+  logged_out: "Logged out",
+  ready: "Ready",
+  not_ready: "Not ready",
+  reserved: "Ringing",
+  on_call: "On call",
+  wrap_up: "Wrap-up",
+};
+const CALL_NAMES = {
+  ringing: "Ringing",
+  talking: "Talking",
+  on_hold: "On hold",
+  ended: "Ended",
+};
+const IDLE = new Set(["ready", "not_ready", "logged_out"]);
+const WRAP_KEY = "cti.console.wrapup";
+const TITLE = document.title;
+
+const state = {
+  agent: null, // {agent_id, name, state, reason, since, wrapup_until}
+  call: null, // {call_id, state, since, queue}
+  pop: null, // the screen_pop of the current (or last) call
+  reasons: [],
+  dispositions: [],
+  queues: new Map(),
+  wrap: loadWrap(), // the call waiting for its wrap-up: {call_id, caller, name}
+  linked: new Map(), // call id -> {customer, history} the agent created or linked
+};
+let shownPop = null;
+let shownWrap = null;
+
+const socket = new Socket({
+  hello: (msg) => showUser(msg.principal),
+  snapshot: onSnapshot,
+  message: onPush,
+  link: (status) => {
+    showLink(status);
+    renderControls();
+  },
+  error: showError,
+});
+
+// --- what the server says ------------------------------------------------------------
+
+function onSnapshot(msg) {
+  state.reasons = msg.reasons || [];
+  state.dispositions = msg.dispositions || [];
+  state.queues = new Map((msg.queues || []).map((q) => [q.id, q.name]));
+  state.agent = msg.agent || null;
+  state.call = msg.call || null;
+  state.pop = withLinked(msg.pop || null);
+  if (state.wrap && state.pop && state.pop.call_id !== state.wrap.call_id) setWrap(null);
+  if (state.agent?.state === "wrap_up") {
+    const callId = state.call?.call_id ?? state.pop?.call_id ?? state.wrap?.call_id;
+    if (callId && state.wrap?.call_id !== callId) setWrap(wrapFor(callId));
+  }
+  if (!state.agent) showError("This user is not bound to an agent: ask an administrator.");
+  renderOptions();
+  renderAll();
+}
+
+function onPush(msg) {
+  if (msg.type === "agent.state") onAgentState(msg);
+  else if (msg.type === "screen_pop") onScreenPop(msg);
+  else if (msg.type === "call.update") onCallUpdate(msg);
+  else if (msg.type === "alert") showError(msg.detail ?? msg.text ?? JSON.stringify(msg));
+  renderAll();
+}
+
+function onAgentState(msg) {
+  if (!state.agent || msg.agent_id !== state.agent.agent_id) return;
+  state.agent = { ...state.agent, state: msg.state, reason: msg.reason, since: msg.since };
+  if (msg.state === "wrap_up") {
+    const callId = state.call?.call_id ?? state.pop?.call_id;
+    if (callId && state.wrap?.call_id !== callId) setWrap(wrapFor(callId));
+    socket.sync(); // the snapshot says when the after-call work ends
+  } else {
+    state.agent.wrapup_until = null;
+  }
+  if (IDLE.has(msg.state)) {
+    // as the server does: the call is over for this agent; an ended call's pop goes
+    const ended = state.call?.state === "ended";
+    state.call = null;
+    if (ended) state.pop = null;
+  }
+}
+
+function onScreenPop(msg) {
+  if (state.wrap && state.wrap.call_id !== msg.call_id) {
+    showError("A new call was offered before the last wrap-up was saved: that wrap-up is lost.");
+    setWrap(null);
+  }
+  state.pop = withLinked(msg);
+  if (state.call?.call_id !== msg.call_id) {
+    // the first pop of a call (a second one, with the record, may follow it)
+    state.call = { call_id: msg.call_id, state: "ringing", since: msg.offered_at, queue: msg.queue };
+  }
+}
+
+function onCallUpdate(msg) {
+  if (msg.state === "missed" || msg.state === "gone") {
+    if (!state.call || state.call.call_id === msg.call_id) {
+      state.call = null;
+      state.pop = null;
+    }
+    return;
+  }
+  state.call = { call_id: msg.call_id, state: msg.state, since: msg.since, queue: msg.queue };
+  if (msg.state === "ended" && state.wrap?.call_id !== msg.call_id) setWrap(wrapFor(msg.call_id));
+}
+
+// --- the pending wrap-up (kept across reloads of the page) --------------------------
+
+function loadWrap() {
+  try {
+    return JSON.parse(sessionStorage.getItem(WRAP_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function setWrap(wrap) {
+  state.wrap = wrap;
+  if (wrap) sessionStorage.setItem(WRAP_KEY, JSON.stringify(wrap));
+  else sessionStorage.removeItem(WRAP_KEY);
+}
+
+function wrapFor(callId) {
+  const pop = state.pop?.call_id === callId ? state.pop : null;
+  return { call_id: callId, caller: pop?.caller_number ?? null, name: pop?.customer?.name ?? null };
+}
+
+function withLinked(pop) {
+  const linked = pop && state.linked.get(pop.call_id);
+  return linked ? { ...pop, ...linked, known: true } : pop;
+}
+
+// --- rendering -----------------------------------------------------------------------
+
+function renderAll() {
+  renderState();
+  renderCall();
+  renderPop();
+  renderWrap();
+  renderControls();
+}
+
+function renderOptions() {
+  const reason = $("#reason");
+  const chosen = reason.value;
+  reason.replaceChildren(...state.reasons.map((r) => h("option", { value: r }, r)));
+  if (state.reasons.includes(chosen)) reason.value = chosen;
+  const select = $("#disposition");
+  const picked = select.value;
+  const free = state.dispositions.length === 0;
+  select.hidden = free;
+  $("#disposition-code").hidden = !free;
+  select.replaceChildren(
+    h("option", { value: "" }, "— choose —"),
+    ...state.dispositions.map((d) => h("option", { value: d.code }, d.label)),
+  );
+  if (state.dispositions.some((d) => d.code === picked)) select.value = picked;
+}
+
+function renderState() {
+  const badge = $("#agent-state");
+  const agent = state.agent;
+  badge.dataset.state = agent?.state ?? "";
+  badge.textContent = agent ? (STATE_NAMES[agent.state] ?? agent.state) : "No agent";
+  $("#agent-reason").textContent = agent?.state === "not_ready" && agent.reason ? agent.reason : "";
+  setSince($("#agent-timer"), agent?.since ?? null);
+}
+
+function renderCall() {
+  const call = state.call;
+  const caller = state.pop?.customer?.name ?? state.pop?.caller_number ?? "a caller";
+  document.title = call?.state === "ringing" ? `Ringing: ${caller} · Agent console` : TITLE;
+  $("#call-none").hidden = Boolean(call);
+  $("#call-info").hidden = !call;
+  const badge = $("#call-state");
+  badge.dataset.state = call?.state ?? "";
+  badge.textContent = call ? (CALL_NAMES[call.state] ?? call.state) : "";
+  setSince($("#call-timer"), call?.since ?? null);
+  $("#call-queue").textContent = call?.queue ? `Queue: ${queueName(call.queue)}` : "";
+}
+
+function renderControls() {
+  const s = state.agent?.state;
+  const off = !socket.connected || !state.agent;
+  $("#btn-login").disabled = off || s !== "logged_out";
+  $("#btn-ready").disabled = off || !(s === "not_ready" || s === "wrap_up");
+  $("#btn-not-ready").disabled =
+    off || !["ready", "not_ready", "wrap_up"].includes(s) || !state.reasons.length;
+  $("#reason").disabled = off || !state.reasons.length;
+  $("#btn-logout").disabled = off || !["ready", "not_ready", "reserved", "wrap_up"].includes(s);
+  $("#btn-wrapup").disabled = off;
+  $("#btn-more").disabled = off || s !== "wrap_up";
+}
+
+function renderWrap() {
+  const wrap = state.wrap;
+  $("#wrapup-panel").hidden = !wrap;
+  if (!wrap) {
+    shownWrap = null;
+    return;
+  }
+  if (shownWrap !== wrap.call_id) {
+    shownWrap = wrap.call_id;
+    $("#wrapup-form").reset();
+    $("#wrapup-saved").hidden = true;
+  }
+  const who = [wrap.name, wrap.caller].filter(Boolean).join(" · ");
+  $("#wrapup-call").textContent = who ? `Call with ${who}` : `Call ${wrap.call_id}`;
+  const acw = $("#acw");
+  const agent = state.agent;
+  if (agent?.state === "wrap_up" && agent.wrapup_until) {
+    const left = h("span", { id: "acw-left", class: "timer", dataset: { until: agent.wrapup_until } });
+    left.textContent = duration(Math.max(0, agent.wrapup_until - clock.now()));
+    acw.replaceChildren("After-call work left: ", left);
+  } else if (agent?.state === "wrap_up") {
+    acw.textContent = "After-call work (no time limit)";
+  } else if (agent?.state === "on_call" || agent?.state === "reserved") {
+    acw.textContent = "On a call: wrap up when it ends.";
+  } else {
+    acw.textContent = "After-call time is over: you can still save this wrap-up.";
+  }
+}
+
+function renderPop() {
+  const pop = state.pop;
+  $("#pop-panel").hidden = !pop;
+  const key = pop ? JSON.stringify(pop) : null;
+  if (key === shownPop) return; // the same pop again (a resync): keep what the agent is typing
+  shownPop = key;
+  $("#pop").replaceChildren(...(pop ? popView(pop, { queueName, dispositionLabel, onLinked: link }) : []));
+}
+
+function dispositionLabel(code) {
+  if (!code) return "–";
+  return state.dispositions.find((d) => d.code === code)?.label ?? code;
+}
+
+function queueName(id) {
+  return state.queues.get(id) ?? id ?? "–";
+}
+
+/** The agent created or linked the caller's customer: the pop shows them from now on. */
+function link(pop, customer, history) {
+  const found = { customer, history: { calls: history.calls, callbacks: history.callbacks } };
+  state.linked.set(pop.call_id, found);
+  if (state.pop?.call_id === pop.call_id) state.pop = withLinked(state.pop);
+  if (state.wrap?.call_id === pop.call_id) setWrap({ ...state.wrap, name: customer.name });
+  renderAll();
+}
+
+// --- actions -----------------------------------------------------------------------
+
+function act(type, fields) {
+  return attempt(async () => {
+    const result = await socket.send(type, fields);
+    renderControls();
+    return result;
+  });
+}
+
+async function saveWrapUp() {
+  const wrap = state.wrap;
+  if (!wrap) return;
+  const free = state.dispositions.length === 0;
+  const disposition = (free ? $("#disposition-code").value.trim() : $("#disposition").value) || null;
+  if (!free && !disposition) throw new Error("Choose a disposition for this call.");
+  const notes = $("#notes").value.trim() || null;
+  const resolved = $("#resolved").checked;
+  const result = await socket.send("wrapup.done", { disposition, notes, resolved });
+  if (result?.call_id && result.call_id !== wrap.call_id) {
+    showError(`The wrap-up was saved on call ${result.call_id}, not ${wrap.call_id}.`);
+  }
+  setWrap(null);
+  const saved = $("#wrapup-saved");
+  saved.textContent = `Wrap-up saved${wrap.name ? ` for ${wrap.name}` : ""}: ${dispositionLabel(disposition)}.`;
+  saved.hidden = false;
+  setTimeout(() => (saved.hidden = true), 8000);
+  renderAll();
+}
+
+$("#btn-login").addEventListener("click", () => act("agent.login"));
+$("#btn-ready").addEventListener("click", () => act("agent.ready"));
+$("#btn-not-ready").addEventListener("click", () => act("agent.not_ready", { reason: $("#reason").value }));
+$("#btn-logout").addEventListener("click", () => act("agent.logout"));
+$("#btn-more").addEventListener("click", () => act("wrapup.more", { seconds: 30 }).then(() => socket.sync()));
+$("#disposition").addEventListener("change", (event) => {
+  const chosen = state.dispositions.find((d) => d.code === event.target.value);
+  if (chosen && chosen.resolved != null) $("#resolved").checked = chosen.resolved;
+});
+$("#wrapup-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const button = $("#btn-wrapup");
+  button.disabled = true;
+  attempt(saveWrapUp).finally(() => renderControls());
+});
+
+wireSignOut();
+onTick(renderControls);
+socket.start();

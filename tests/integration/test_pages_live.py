@@ -1,0 +1,393 @@
+"""The agent console and the wallboard in a real headless Chromium, against the running
+service and a real Asterisk.
+
+An agent signs in through the login page, goes ready, and a real call from a known
+customer pops her record in the page before the phone is answered; the wrap-up made
+in the page lands in the call's row. A supervisor's wallboard follows the queue's
+figures and the agents live, with threshold alerts, and changes an agent's state.
+After the connection drops, the console comes back with the truth, nothing stale.
+Screenshots go to `test-artifacts/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import insert, select
+
+from cti.config import PlatformConfig
+from cti.store import customers as customer_store
+from cti.store.models import Call
+from cti.store.users import create_user
+from tests.integration.center import Center, fast_config
+from tests.integration.conftest import until
+from tests.integration.proxy import FaultyProxy
+
+pytestmark = pytest.mark.asterisk
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+JEANNE = "+33612345305"
+WAIT = 15_000  # ms, for a page to show what the service did
+
+expect.set_options(timeout=WAIT)
+
+
+@pytest.fixture(scope="session")
+def _require_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} missing: run `make setup` (it installs Debian's chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+
+@pytest.fixture
+async def browser(_require_chromium: None) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def open_page(browser: Browser) -> AsyncIterator[Callable[[], Any]]:
+    """New pages; each fails the test if a script on it throws."""
+    failures: list[str] = []
+    pages: list[Page] = []
+
+    async def make() -> Page:
+        context = await browser.new_context(viewport={"width": 1400, "height": 900})
+        page = await context.new_page()
+        page.on("pageerror", lambda error: failures.append(str(error)))
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        await page.context.close()
+    assert not failures, f"script errors in the page: {failures}"
+
+
+def base_url(center: Center) -> str:
+    return f"http://127.0.0.1:{center.service.settings.http_port}"
+
+
+async def sign_in(page: Page, base: str, username: str, password: str, extension: str = "") -> None:
+    await page.goto(base + "/")
+    await expect(page).to_have_url(base + "/login")
+    await page.fill("#tenant", "acme")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.fill("#extension", extension)
+    await page.click("#sign-in")
+
+
+async def screenshot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+async def jeanne_with_a_past_call(center: Center) -> None:
+    engine = center.service.engine
+    scope = customer_store.TenantScope.from_config(center.service.config.tenants[0])
+    await customer_store.create(
+        engine,
+        scope,
+        id="C001",
+        name="Jeanne Martin",
+        tier=3,
+        language="fr",
+        phones=[JEANNE],
+        fields={"balance": 1250},
+    )
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Call),
+            [
+                {
+                    "tenant_id": "acme",
+                    "call_id": "old-1",
+                    "customer_id": "C001",
+                    "queue": "support",
+                    "agent": "bob",
+                    "queued_at": 1_700_000_000.0,
+                    "outcome": "answered",
+                    "disposition": "info",
+                    "notes": "asked about her invoice",
+                    "survey_score": 5,
+                }
+            ],
+        )
+
+
+async def test_the_console_pops_the_caller_before_the_answer_and_records_the_wrap_up(
+    center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
+) -> None:
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"wrapup_max_seconds": 60})
+    )
+    await create_user(
+        center.service.engine, "acme", "alice", "agent", "correct horse", agent_id="alice"
+    )
+    await jeanne_with_a_past_call(center)
+    await center.phone("1001", ring="2", talk="4")
+    page: Page = await open_page()
+    base = base_url(center)
+
+    await sign_in(page, base, "alice", "wrong horse", "1001")
+    await expect(page.locator("#login-error")).to_have_text("Wrong tenant, user name or password.")
+    await screenshot(page, "login-refused.png")
+    await page.fill("#password", "correct horse")
+    await page.click("#sign-in")
+    await expect(page).to_have_url(base + "/console")
+    await expect(page.locator("#link")).to_have_text("Connected")
+    await expect(page.locator("#agent-state")).to_have_text("Logged out")
+
+    await page.click("#btn-login")
+    await expect(page.locator("#agent-state")).to_have_text("Not ready")
+    await page.click("#btn-ready")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+
+    call_id = await center.call(caller=JEANNE, keys="1")
+    # the record is on screen while the phone still rings
+    await page.wait_for_function(
+        """() => document.querySelector('#pop-name')?.textContent === 'Jeanne Martin'
+                 && document.querySelector('#call-state').dataset.state === 'ringing'""",
+        timeout=WAIT,
+    )
+    pop = page.locator("#pop-panel")
+    await expect(pop).to_contain_text("Tier 3")
+    await expect(pop).to_contain_text(JEANNE)
+    await expect(pop).to_contain_text("main")  # the IVR path
+    await expect(pop).to_contain_text("1250")
+    history = page.locator("#history tbody tr")
+    await expect(history).to_have_count(1)
+    for text in ("Support", "bob", "Information given", "asked about her invoice", "5"):
+        await expect(history).to_contain_text(text)
+    await screenshot(page, "console-screen-pop.png")
+
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+    await expect(page.locator("#agent-state")).to_have_text("Wrap-up")
+    await expect(page.locator("#wrapup-panel")).to_be_visible()
+    await expect(page.locator("#acw-left")).to_have_text(re.compile(r"^0:[0-5]\d$|^1:00$"))
+    await page.select_option("#disposition", "sale")
+    await expect(page.locator("#resolved")).to_be_checked()  # the disposition's default
+    await page.uncheck("#resolved")  # the agent's own mark wins
+    await page.fill("#notes", "upgraded plan")
+    await screenshot(page, "console-wrap-up.png")
+    await page.click("#btn-wrapup")
+    await expect(page.locator("#wrapup-saved")).to_contain_text("Sale made")
+    await expect(page.locator("#wrapup-panel")).to_be_hidden()
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+
+    await until(lambda: center.outcome(call_id) is not None)
+    await center.service.journal.flush()
+    async with center.service.engine.connect() as conn:
+        rows = (await conn.execute(select(Call).where(Call.call_id != "old-1"))).all()
+    [row] = rows  # the call just made (its row has the channel's id, not the ACD's leg)
+    assert (row.disposition, row.notes, row.resolved) == ("sale", "upgraded plan", False)
+    assert (row.customer_id, row.agent, row.caller_number) == ("C001", "alice", JEANNE)
+
+
+async def test_an_unknown_caller_is_created_or_linked_from_the_pop(
+    center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
+) -> None:
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"wrapup_max_seconds": 60})
+    )
+    engine = center.service.engine
+    await create_user(engine, "acme", "alice", "agent", "correct horse", agent_id="alice")
+    await jeanne_with_a_past_call(center)
+    await center.phone("1001", ring="1", talk="1")
+    scope = customer_store.TenantScope.from_config(center.service.config.tenants[0])
+    page: Page = await open_page()
+    base = base_url(center)
+    await sign_in(page, base, "alice", "correct horse")
+    await expect(page).to_have_url(base + "/console")
+    await page.click("#btn-login")
+    await page.click("#btn-ready")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+
+    # a new customer, created with the caller's number
+    paul = "+33698765432"
+    await center.call(caller=paul)
+    await expect(page.locator("#pop-name")).to_have_text("Unknown caller")
+    create = page.locator("#new-customer button")
+    await expect(create).to_have_text(f"Create customer with {paul}")
+    await page.fill("#new-name", "Paul Durand")
+    await page.fill("#new-account", "ACC-77")
+    await create.click()
+    await expect(page.locator("#pop-name")).to_have_text("Paul Durand")
+    await expect(page.locator("#pop-panel")).to_contain_text("No previous calls.")
+    created = await customer_store.find_by_phone(engine, scope, paul)
+    assert created is not None and (created.name, created.account) == ("Paul Durand", "ACC-77")
+    await expect(page.locator("#wrapup-call")).to_contain_text("Paul Durand")
+    await page.select_option("#disposition", "info")
+    await page.click("#btn-wrapup")
+    await expect(page.locator("#wrapup-saved")).to_contain_text("Information given")
+
+    # a known customer calling from a new number: found and linked
+    other_phone = "+33677777777"
+    await center.call(caller=other_phone)
+    await expect(page.locator("#pop-name")).to_have_text("Unknown caller")
+    await page.fill("#find-query", "Jeanne")
+    await page.click("#find-customer button")
+    found = page.locator("#find-results li")
+    await expect(found).to_have_count(1)
+    await expect(found).to_contain_text("Jeanne Martin")
+    await found.locator("button").click()
+    await expect(page.locator("#pop-name")).to_have_text("Jeanne Martin")
+    await expect(page.locator("#history tbody tr")).to_contain_text("asked about her invoice")
+    linked = await customer_store.find_by_phone(engine, scope, other_phone)
+    assert linked is not None and linked.id == "C001"
+    await expect(page.locator("#errors .error-item")).to_have_count(0)
+
+
+def tile(page: Page, queue: str, figure: str) -> Any:
+    return page.locator(f'.tile[data-scope="{queue}"][data-figure="{figure}"]')
+
+
+async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_state(
+    center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
+) -> None:
+    thresholds = {
+        "calls_waiting": {"amber": 1, "red": 5},
+        "longest_wait_seconds": {"amber": 2, "red": 600},
+        "abandon_rate": {"amber": 0.2, "red": 0.5},
+    }
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"thresholds": thresholds, "wrapup_max_seconds": 10})
+    )
+    await create_user(center.service.engine, "acme", "sam", "supervisor", "sam's password")
+    await center.phone("1001", ring="1", talk="3")
+    page: Page = await open_page()
+    base = base_url(center)
+    await sign_in(page, base, "sam", "sam's password")
+    await expect(page).to_have_url(base + "/wallboard")
+    await expect(page.locator("#link")).to_have_text("Connected")
+    alice = page.locator('#agents tr[data-agent="alice"]')
+    await expect(alice.locator(".state")).to_have_text("Logged out")
+    await expect(tile(page, "sales", "calls_waiting").locator(".figure")).to_have_text("0")
+    await expect(page.locator("#alerts .alert")).to_have_count(0)
+
+    # a caller waits: the figures move, the threshold turns the tile amber, alert raised
+    answered = await center.call(hold=30)
+    waiting = tile(page, "sales", "calls_waiting")
+    await expect(waiting.locator(".figure")).to_have_text("1")
+    await expect(waiting).to_have_attribute("data-level", "amber")
+    longest = tile(page, "sales", "longest_wait_seconds")
+    await expect(longest).to_have_attribute("data-level", "amber")  # 2 s and counting
+    first = await longest.locator(".figure").text_content()
+    await expect(longest.locator(".figure")).not_to_have_text(first or "")
+    await expect(page.locator("#alerts")).to_contain_text("Sales: waiting 1")
+    await expect(tile(page, "total", "calls_waiting").locator(".figure")).to_have_text("1")
+
+    # the supervisor makes alice ready: she takes the call
+    await alice.locator("select").select_option("ready")
+    await alice.locator("button").click()
+    await expect(alice.locator(".state")).to_have_text("On call")
+    await expect(waiting.locator(".figure")).to_have_text("0")
+    await expect(waiting).not_to_have_attribute("data-level", "amber")
+    next_caller = asyncio.create_task(center.call(hold=2))  # in the IVR for a few seconds
+    # a refusal from the center is shown, not swallowed: no break in the middle of a call
+    await alice.locator("select").select_option("not_ready:lunch")
+    await alice.locator("button").click()
+    await expect(page.locator("#errors .error-item")).to_contain_text("refused")
+    await expect(tile(page, "sales", "answered").locator(".figure")).to_have_text("1")
+    await expect(alice.locator(".calls")).to_have_text("1")
+    await expect(alice.locator(".state")).to_have_text("Wrap-up")
+    assert center.outcome(answered) == "answered"
+
+    # then sends her on a break from her wrap-up; the next caller gives up waiting
+    await alice.locator("select").select_option("not_ready:break")
+    await alice.locator("button").click()
+    await expect(alice.locator(".state")).to_have_text("Not ready")
+    await expect(alice.locator(".reason")).to_have_text("break")
+    abandoned = await next_caller
+    await expect(tile(page, "sales", "abandoned").locator(".figure")).to_have_text("1")
+    rate = tile(page, "sales", "abandon_rate")
+    await expect(rate.locator(".figure")).to_have_text("50%")
+    await expect(rate).to_have_attribute("data-level", "red")
+    await expect(page.locator('#alerts .alert[data-level="red"]')).to_contain_text(
+        "Sales: abandon rate 50%"
+    )
+    await expect(tile(page, "sales", "service_level").locator(".figure")).to_have_text("100%")
+    await expect(tile(page, "sales", "offered").locator(".figure")).to_have_text("2")
+    assert center.outcome(abandoned) == "abandoned"
+    await screenshot(page, "wallboard.png")
+
+
+async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(
+    center: Center, open_page: Any
+) -> None:
+    await create_user(
+        center.service.engine, "acme", "alice", "agent", "correct horse", agent_id="alice"
+    )
+    await center.phone("1001", ring="1", talk="4")
+    proxy = FaultyProxy(center.service.settings.http_port)
+    await proxy.start()
+    try:
+        page: Page = await open_page()
+        base = f"http://127.0.0.1:{proxy.port}"
+        await sign_in(page, base, "alice", "correct horse")
+        await expect(page).to_have_url(base + "/console")
+        await page.click("#btn-login")
+        await page.click("#btn-ready")
+        await expect(page.locator("#agent-state")).to_have_text("Ready")
+        call_id = await center.call()
+        await expect(page.locator("#call-state")).to_have_text("Talking")
+
+        proxy.refusing = True
+        proxy.cut()
+        banner = page.locator("#banner")
+        await expect(banner).to_contain_text("Connection to the server lost")
+        await expect(page.locator("#link")).to_have_text("Reconnecting…")
+        await expect(page.locator("body")).to_have_class("stale")
+        await expect(banner).to_contain_text("attempt 3")  # retrying, backing off
+        # meanwhile the call ends, the wrap-up times out, and the agent is put on lunch
+        await until(lambda: center.outcome(call_id) == "answered", timeout=10)
+        await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=10)
+        center.acd.not_ready("alice", "lunch")
+        lunch_began = time.monotonic()
+        await expect(page.locator("#call-state")).to_have_text("Talking")  # it cannot know
+        await screenshot(page, "console-reconnecting.png")
+
+        started = time.monotonic()
+        proxy.refusing = False
+        await expect(page.locator("#link")).to_have_text("Connected", timeout=20_000)
+        assert time.monotonic() - started < 20
+        await expect(banner).to_be_hidden()
+        await expect(page.locator("body")).not_to_have_class("stale")
+        await expect(page.locator("#agent-state")).to_have_text("Not ready")
+        await expect(page.locator("#agent-reason")).to_have_text("lunch")
+        await expect(page.locator("#call-none")).to_be_visible()
+        await expect(page.locator("#call-info")).to_be_hidden()
+        await expect(page.locator("#pop-panel")).to_be_hidden()
+        minutes, seconds = (await page.locator("#agent-timer").text_content() or "").split(":")
+        in_state = int(minutes) * 60 + int(seconds)  # since the lunch began, not before
+        assert 0 <= in_state <= time.monotonic() - lunch_began + 1
+
+        # and it works again: the agent goes ready from the page
+        await page.click("#btn-ready")
+        await expect(page.locator("#agent-state")).to_have_text("Ready")
+        await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=5)
+        await screenshot(page, "console-reconnected.png")
+    finally:
+        await proxy.close()
