@@ -1,4 +1,4 @@
-"""The `cti` command: serve, asterisk-config, check-config, demo."""
+"""The `cti` command: serve, asterisk-config, check-config, demo, users."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cti import customers_cli, db_cli, report_cli, simulate_cli, staffing_cli
 from cti.asterisk_conf import write_asterisk_config
 from cti.config import PlatformConfig, load_config
 from cti.errors import ConfigError, CtiError
 from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
+from cti.users_cli import add_arguments as add_users_arguments
+from cti.users_cli import run as run_users
 from reports.export import render
 from reports.queue_log import read_queue_log
 
@@ -40,8 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument(
         "--queue-log",
         type=Path,
-        required=True,
-        help="an Asterisk queue_log written by app_queue (or by our ACD)",
+        help="an Asterisk queue_log written by app_queue (or by our ACD); or --database",
     )
     report.add_argument("--from", dest="from_", type=_when, help="ISO date/time (UTC) or epoch")
     report.add_argument("--to", type=_when, help="ISO date/time (UTC) or epoch, exclusive")
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--sl-threshold", type=float, default=20.0)
     report.add_argument("--short-abandon", type=float, default=5.0)
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report_cli.add_arguments(report)
     demo = sub.add_parser("demo", help="Asterisk + service + generated calls")
     demo.add_argument(
         "--seconds",
@@ -57,10 +60,25 @@ def main(argv: list[str] | None = None) -> int:
         help="stop after this many seconds (default: CTI_DEMO_SECONDS or Ctrl-C)",
     )
     demo.add_argument("--calls", type=int, default=6)
+    add_users_arguments(sub)
+    customers_cli.add_arguments(sub)
+    db_cli.add_arguments(sub)
+    staffing_cli.add_arguments(sub)
+    simulate_cli.add_arguments(sub)
     args = parser.parse_args(argv)
 
     if args.command == "report":
-        return _report(args)
+        return _report(args) if args.queue_log and not args.database else report_cli.run(args)
+    if args.command == "users":
+        return run_users(args)
+    if args.command == "customers":
+        return customers_cli.run(args)
+    if args.command == "db":
+        return db_cli.run(args)
+    if args.command == "staffing":
+        return staffing_cli.run(args)
+    if args.command == "simulate":
+        return simulate_cli.run(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
