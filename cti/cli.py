@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="stop after this many seconds (default: CTI_DEMO_SECONDS or Ctrl-C)",
     )
-    demo.add_argument("--calls", type=int, default=6)
+    demo.add_argument(
+        "--calls", type=int, default=0, help="stop placing calls after this many (0: never)"
+    )
     add_users_arguments(sub)
     customers_cli.add_arguments(sub)
     db_cli.add_arguments(sub)

@@ -1,8 +1,16 @@
-"""`cti demo`: a real Asterisk, our service, and generated calls.
+"""`cti demo`: the platform's showcase on a real Asterisk.
 
 Generates an Asterisk configuration (with the Local-channel phone stand-ins)
-under `var/demo/`, starts Asterisk and the service, places a few calls into
-`cti-inbound` from different caller numbers, and prints what the service saw.
+under `var/demo/`, starts Asterisk and the service (SQLite store in `var/`),
+imports the example customers, and then:
+
+- simulated agents log in, answer on their stand-in phones and wrap up;
+- one agent seat (each tenant's last agent) is left free for the person trying
+  it: log in to the console as that agent and take calls, with the screen pop;
+- a traffic generator places calls through the IVR with DTMF (sales, support,
+  an account number keyed in, a callback request), some from known customers;
+- the console and the wallboard URLs, with demo users, are printed.
+
 Stops on Ctrl-C, or by itself after `seconds` (`CTI_DEMO_SECONDS`), leaving no
 process behind either way.
 """
@@ -21,13 +29,26 @@ from cti.asterisk_conf import write_asterisk_config
 from cti.asterisk_proc import AsteriskProcess
 from cti.calls import CallEnded
 from cti.config import PlatformConfig
+from cti.errors import CtiError
 from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
+from cti.store import users
 from cti.store.customer_import import import_file
 from cti.store.customers import TenantScope
 
 DEMO_DIR = Path("var/demo")
+DEMO_PASSWORD = "demo-password"
+# (caller number or None for a new one, DTMF keys, what they do) - the example IVR menu
+DEMO_CALLERS = [
+    ("+33612345305", "1", "Jeanne Martin (known, tier 3) presses 1 for sales"),
+    ("+33612340791", "2", "Paul Durand (known) presses 2 for support"),
+    ("+33612341542", "1", "Amina Diallo (known) presses 1 for sales"),
+    (None, "1", "a new caller presses 1 for sales"),
+    (None, "2", "a new caller presses 2 for support"),
+    (None, "379927398713#", "a new caller keys Jeanne's account number"),
+    (None, "9", "a new caller asks to be called back"),
+]
 
 
 async def run_demo(
@@ -55,9 +76,10 @@ async def run_demo(
         print(
             f"demo: service up, health at http://{settings.http_host}:{settings.http_port}/health"
         )
-        await _agents_ready(service, config)
+        free = await _agents_ready(service, config)
+        await _demo_users(service, config, settings, free)
         generator = asyncio.create_task(_place_calls(service, config, calls, stop))
-        wrapper = asyncio.create_task(_wrap_up(service))
+        wrapper = asyncio.create_task(_wrap_up(service, free))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
         for task in (generator, wrapper):
@@ -72,28 +94,58 @@ async def run_demo(
     return 0
 
 
-async def _agents_ready(service: Service, config: PlatformConfig) -> None:
-    """Simulated agents: their phones answer after 1-3 s and talk 3-8 s."""
+async def _agents_ready(service: Service, config: PlatformConfig) -> set[str]:
+    """Simulated agents: their phones answer after 1-3 s and talk 5-15 s. Each tenant's
+    last agent is left to the visitor (their stand-in phone answers after 2 s and talks
+    20 s; the visitor logs in, goes ready and wraps up in the console). Returns those."""
     rng = random.Random(3)
+    free: set[str] = set()
     for tenant in config.tenants:
         runner = service.acd[tenant.tenant.id]
         for agent in tenant.agents:
             ext = agent.extension
-            await service.ami.action("Setvar", Variable=f"SIM_RING_{ext}", Value=rng.randint(1, 3))
-            await service.ami.action("Setvar", Variable=f"SIM_TALK_{ext}", Value=rng.randint(3, 8))
+            seat = agent is tenant.agents[-1] and len(tenant.agents) > 1
+            ring, talk = (2, 20) if seat else (rng.randint(1, 3), rng.randint(5, 15))
+            await service.ami.action("Setvar", Variable=f"SIM_RING_{ext}", Value=ring)
+            await service.ami.action("Setvar", Variable=f"SIM_TALK_{ext}", Value=talk)
+            if seat:
+                free.add(agent.id)
+                continue
             runner.login(agent.id)
             runner.ready(agent.id)
             print(f"demo: agent {agent.name} ({ext}) logged in and ready")
+    return free
 
 
-async def _wrap_up(service: Service) -> None:
-    """Simulated agents finish their after-call work 3 s after the call."""
+async def _demo_users(
+    service: Service, config: PlatformConfig, settings: Settings, free: set[str]
+) -> None:
+    """A user for each free seat and a supervisor per tenant (password: demo-password)."""
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    for tenant in config.tenants:
+        tid = tenant.tenant.id
+        wanted = [("supervisor", "supervisor", None)]
+        wanted += [(a.id, "agent", a.id) for a in tenant.agents if a.id in free]
+        for username, role, agent_id in wanted:
+            if await users.get_user(service.engine, tid, username) is None:
+                await users.create_user(
+                    service.engine, tid, username, role, DEMO_PASSWORD, agent_id=agent_id
+                )
+            page = "wallboard" if role == "supervisor" else "console"
+            print(
+                f"demo: {page:<9} {base}/login  tenant {tid}, user {username},"
+                f" password {DEMO_PASSWORD}"
+            )
+
+
+async def _wrap_up(service: Service, free: set[str]) -> None:
+    """Simulated agents finish their after-call work 3 s after the call (not the visitor)."""
     since: dict[str, float] = {}
     while True:
         now = time.monotonic()
         for runner in service.acd.values():
             for agent_id, state in runner.agent_states.items():
-                if state != "wrap_up":
+                if state != "wrap_up" or agent_id in free:
                     since.pop(agent_id, None)
                 elif now - since.setdefault(agent_id, now) >= 3:
                     runner.wrapup_done(agent_id)
@@ -103,21 +155,31 @@ async def _wrap_up(service: Service) -> None:
 async def _place_calls(
     service: Service, config: PlatformConfig, calls: int, stop: asyncio.Event
 ) -> None:
+    """`calls` calls (0: until stopped), about one every 5 s, through the IVR's menu."""
     rng = random.Random(7)
     numbers = [n for t in config.tenants for n in t.tenant.numbers]
-    for i in range(calls):
-        caller = f"+3361234{rng.randrange(10_000):04d}"
+    i = 0
+    while calls == 0 or i < calls:
+        if stop.is_set():
+            return
+        caller, keys, what = rng.choice(DEMO_CALLERS)
+        if caller is None:
+            caller = f"+3361234{rng.randrange(10_000):04d}"
         dnis = numbers[i % len(numbers)]
-        hold = rng.randint(8, 20)
-        await service.ami.originate(
-            f"Local/{dnis}@cti-inbound",
-            context="cti-sim-caller",
-            exten=rng.choice("1112"),
-            caller_id=f'"Caller {i + 1}" <{caller}>',
-            variables={"SIM_HOLD": str(hold)},
-        )
-        print(f"demo: placed call {i + 1}/{calls}: {caller} -> {dnis}, will hang up after {hold}s")
-        await asyncio.sleep(rng.uniform(0.5, 2.0))
+        hold = rng.randint(15, 60)
+        try:
+            await service.ami.originate(
+                f"Local/{dnis}@cti-inbound",
+                context="cti-sim-caller",
+                exten=keys,
+                caller_id=f'"Caller {i + 1}" <{caller}>',
+                variables={"SIM_HOLD": str(hold)},
+            )
+            print(f"demo: call {i + 1}: {caller} -> {dnis}, {what}, patience {hold}s")
+        except CtiError as exc:
+            print(f"demo: call {i + 1} not placed: {exc}")
+        i += 1
+        await asyncio.sleep(rng.uniform(2.0, 8.0))
     await stop.wait()
 
 

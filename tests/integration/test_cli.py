@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -137,7 +138,7 @@ def test_demo_places_calls_and_leaves_no_process_behind(tmp_path: Path) -> None:
         "agi_port": free_port(),
         "http_port": free_port(),
         "sip_port": free_udp_port(),
-        "demo_seconds": 22,
+        "demo_seconds": 30,
     }
     done = subprocess.run(
         [*CTI, "--config-dir", str(ROOT / "config"), "demo", "--calls", "3"],
@@ -148,9 +149,19 @@ def test_demo_places_calls_and_leaves_no_process_behind(tmp_path: Path) -> None:
         timeout=90,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "the service saw 3 call(s) end" in done.stdout
-    assert "ACD outcomes: ['answered', 'answered', 'answered']" in done.stdout
-    assert "stopped Asterisk and the service" in done.stdout
+    out = done.stdout
+    for n in (1, 2, 3):
+        assert f"demo: call {n}: " in out
+    assert "call 4:" not in out
+    port = ports["http_port"]
+    assert f"demo: wallboard http://127.0.0.1:{port}/login  tenant acme, user supervisor" in out
+    assert f"demo: console   http://127.0.0.1:{port}/login  tenant acme, user dave" in out
+    assert "agent Dave" not in out  # the visitor's seat is left free
+    assert "ACD outcomes: ['answered'" in out  # the simulated agents took calls
+    assert "stopped Asterisk and the service" in out
+    with sqlite3.connect(tmp_path / "var" / "cti.db") as db:  # the store saw the IVR
+        paths = [r[0] for r in db.execute("SELECT ivr_path FROM calls WHERE ivr_path IS NOT NULL")]
+    assert len(paths) == 3 and all(p.startswith("welcome/") for p in paths)
     conf = str(tmp_path / "var/demo/asterisk/asterisk.conf")
     leftovers = subprocess.run(["pgrep", "-f", conf], capture_output=True, text=True)
     assert leftovers.stdout == ""
