@@ -66,7 +66,7 @@ from acd.events import (
     WrapUpExtended,
 )
 from acd.router import Router
-from acd.specs import TargetKind
+from acd.specs import SkillNeed, TargetKind
 from acd.state import AgentState
 from cti.ami import AmiLink
 from cti.ami_events import (
@@ -93,6 +93,16 @@ log = logging.getLogger("acd.runner")
 WAITING, RINGING, TALKING, CALLBACK = "waiting", "ringing", "talking", "callback"
 BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
+
+
+def parse_skills(text: str) -> tuple[SkillNeed, ...]:
+    """`billing:3,fr:1` (what the IVR asked for) as skill needs; malformed parts dropped."""
+    needs = []
+    for part in text.split(","):
+        skill, _, level = part.strip().partition(":")
+        if skill and level.isdigit() and 1 <= int(level) <= 5:
+            needs.append(SkillNeed(skill, int(level)))
+    return tuple(needs)
 
 
 def device_name(dial_string: str) -> str:
@@ -503,7 +513,8 @@ class AcdRunner:
         )
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
-        self.feed(CallQueued(event.uniqueid, queue, tier=tier, customer_id=customer))
+        needs = parse_skills(event.fields.get("CtiSkills") or "")
+        self.feed(CallQueued(event.uniqueid, queue, needs, tier=tier, customer_id=customer))
         callback = event.fields.get("CtiCallback")
         if callback:  # asked for in the IVR: keep a place, let the caller go
             self.request_callback(event.uniqueid, callback)

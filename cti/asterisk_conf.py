@@ -407,7 +407,7 @@ def _extensions_conf(
                 " same => n,UserEvent(CtiWaiting,CtiCallId: ${UNIQUEID},CtiQueue: ${EXTEN},"
                 "CtiTenant: ${CTI_TENANT},CtiTier: ${CTI_TIER},CtiCustomer: ${CTI_CUSTOMER},"
                 "CtiCallback: ${CTI_CALLBACK},CtiPath: ${CTI_IVR_PATH},"
-                "CtiLanguage: ${CTI_LANGUAGE})",
+                "CtiLanguage: ${CTI_LANGUAGE},CtiSkills: ${CTI_SKILLS})",
                 *(_callback_offer(settings, tenant, queue) if offer else []),
                 f" same => n(loop),GotoIf($[${{EPOCH}} - ${{CTI_WAIT_START}} > {bound} & "
                 f"${{EPOCH}} - 0${{GLOBAL(CTI_HEARTBEAT)}} > {bound}]?fallback)",

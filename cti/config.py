@@ -292,7 +292,7 @@ def _reference_problems(cfg: TenantConfig) -> Iterable[tuple[Loc, str]]:
         if queue.survey is not None:
             yield from survey_problems(queue.survey, cfg.prompts, ("queues", i, "survey"))
     if cfg.ivr is not None:
-        yield from _ivr_problems(cfg.ivr, queues)
+        yield from _ivr_problems(cfg.ivr, queues, skills)
     yield from _tier_problems(cfg.customer_tiers)
 
 
@@ -308,7 +308,9 @@ def _tier_problems(rules: Sequence[TierRule]) -> Iterable[tuple[Loc, str]]:
             yield loc, "customer_tiers: a higher min_revenue cannot give a lower tier"
 
 
-def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:
+def _ivr_problems(
+    ivr: Ivr, queues: set[str], skills: set[str] | None = None
+) -> Iterable[tuple[Loc, str]]:
     nodes = ivr.nodes
     if ivr.start not in nodes:
         yield ("ivr", "start"), f"ivr: start node {ivr.start!r} is not defined"
@@ -321,6 +323,11 @@ def _ivr_problems(ivr: Ivr, queues: set[str]) -> Iterable[tuple[Loc, str]]:
         if isinstance(node, QueueNode | CallbackNode) and node.queue not in queues:
             loc = ("ivr", "nodes", name, "queue")
             yield loc, f"ivr node {name!r}: unknown queue {node.queue!r}"
+        if isinstance(node, QueueNode) and skills is not None:
+            for skill in node.skills:
+                if skill not in skills:
+                    loc = ("ivr", "nodes", name, "skills", skill)
+                    yield loc, f"ivr node {name!r}: unknown skill {skill!r}"
     reachable = _reachable(ivr.start, nodes)
     for name in nodes:
         if name not in reachable:
@@ -394,8 +401,16 @@ def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
     if root is None:
         return None
     node = root
-    for part in loc:
+    for i, part in enumerate(loc):
         child = _child(node, part)
+        rest = loc[i + 1 :]
+        if (  # a union's tag that is also a field name ("queue" of a queue node)
+            child is not None
+            and isinstance(child, yaml.ScalarNode)
+            and rest
+            and _child(node, rest[0]) is not None
+        ):
+            continue
         if child is not None:  # parts with no node (a union's tag) are skipped
             node = child
     line: int = node.start_mark.line + 1

@@ -204,6 +204,8 @@ async def _route(agi: AgiSession, tenant: TenantConfig, session: Session, end: F
     if context.customer is not None:
         await agi.set_variable("CTI_CUSTOMER", context.customer.customer_id)
     await agi.set_variable("CTI_TIER", str(context.tier + end.priority))
+    if end.skills:
+        await agi.set_variable("CTI_SKILLS", ",".join(f"{k}:{v}" for k, v in end.skills))
     if end.kind in ("queue", "callback"):
         await agi.set_variable("CTI_QUEUE", native_queue_name(tenant, end.queue))
         if end.kind == "callback":

@@ -101,6 +101,7 @@ class Finish:
     destination: str = ""
     priority: int = 0
     reason: str = ""
+    skills: tuple[tuple[str, int], ...] = ()  # (skill, minimum level) the call needs
 
 
 Action = Play | Ask | Say | SetLanguage | FindCustomer | Lookup | Finish
@@ -272,7 +273,9 @@ class Session:
 
     def _queue(self, name: str, node: QueueNode) -> Generator[Action, Any, Finish]:
         self._note(name, "queue", node.queue)
-        return Finish("queue", queue=node.queue, priority=node.priority)
+        return Finish(
+            "queue", queue=node.queue, priority=node.priority, skills=tuple(node.skills.items())
+        )
         yield  # pragma: no cover
 
     def _callback(self, name: str, node: CallbackNode) -> Generator[Action, Any, Finish]:

@@ -137,9 +137,13 @@ class LookupNode(_Node):
 
 
 class QueueNode(_Node):
+    """Queue the call; `skills` (skill -> minimum level 1..5) are what it needs from an
+    agent beyond the queue's own, `priority` raises its value tier."""
+
     kind: Literal["queue"]
     queue: NodeName
     priority: Annotated[int, Field(ge=0, le=9)] = 0
+    skills: dict[NodeName, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict)
 
 
 class CallbackNode(_Node):

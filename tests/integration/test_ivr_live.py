@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from cti.prompts import build_prompts
 from cti.service import Service
 from cti.store.customer_import import import_file
 from cti.store.customers import TenantScope
+from tests.integration.center import Center
 from tests.integration.conftest import AsteriskStack, until
 
 pytestmark = pytest.mark.asterisk
@@ -98,3 +100,20 @@ async def test_caller_asking_for_a_callback_keeps_a_place_and_leaves(service: Se
     await until(lambda: event.uniqueid not in runner.legs)  # the caller's line is released
     assert runner.router.call_state(event.uniqueid) == CallState.CALLBACK_WAITING
     assert runner.router.position(event.uniqueid) is not None  # but the place is kept
+
+
+async def test_a_menu_choice_asks_for_a_skill_and_the_router_honours_it(center: Center) -> None:
+    """Pressing 4 queues for sales needing French (level 3+): Bob, free but without French,
+    is passed over; the call waits for Alice. A plain sales call goes to Bob at once."""
+    for ext in ("1001", "1002"):
+        await center.phone(ext, ring="1", talk="1")
+    center.acd.login("bob")
+    center.acd.ready("bob")
+    french = await center.call(keys="4")
+    await asyncio.sleep(2)
+    assert center.offers(french) == []  # waiting, though Bob is ready
+    plain = await center.call(keys="1")
+    await until(lambda: center.offers(plain) == ["bob"])
+    center.acd.login("alice")
+    center.acd.ready("alice")
+    await until(lambda: center.offers(french) == ["alice"])

@@ -59,6 +59,8 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
         ("skills: {support: 5}", "skills: {plumbing: 5}", "plumbing", "unknown skill 'plumbing'"),
         ("queues: [support]}", "queues: [billing]}", "billing", "unknown queue 'billing'"),
         ("queue: support", "queue: billing", "queue: billing", "unknown queue 'billing'"),
+        ("skills: {french: 3}", "skills: {klingon: 3}", "klingon", "unknown skill 'klingon'"),
+        ("skills: {french: 3}", "skills: {french: 7}", "french: 7", "less than or equal to 5"),
         ('"2": to_support,', '"2": to_nowhere,', "to_nowhere", "unknown node 'to_nowhere'"),
         ("checksum: luhn", "checksum: crc", "checksum: crc", "'none' or 'luhn'"),
         ("min_digits: 8", "min_digits: 20", "kind: collect", "min_digits is larger"),

@@ -260,3 +260,9 @@ def test_hangup_during_the_ivr_is_recorded() -> None:
 
 def test_luhn() -> None:
     assert luhn_valid("79927398713") and not luhn_valid("79927398710")
+
+
+def test_a_queue_node_hands_on_the_skills_the_call_needs() -> None:
+    french = {"kind": "queue", "queue": "sales", "skills": {"french": 3}}
+    _, actions = run(tree(start=MENU, sales=french, support=SUPPORT), ["1"])
+    assert actions[-1] == Finish("queue", queue="sales", skills=(("french", 3),))
