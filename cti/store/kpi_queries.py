@@ -38,6 +38,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -87,6 +88,11 @@ async def kpi_report(
     grouping = _Grouping(group_by, interval_minutes, utc_offset_minutes, engine.dialect.name)
     selection = _Selection(tenant, float(start), float(end), queue, agent)
     async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # analytic scans: compiling them (JIT) costs more than it saves, and their sorts
+            # need more than the default 4 MB; both only for this report's transaction
+            await conn.execute(text("SET LOCAL jit = off"))
+            await conn.execute(text("SET LOCAL work_mem = '64MB'"))
         stats = await _rows(conn, _call_stats(selection, grouping, sl_threshold, short_abandon))
         fcr = await _rows(conn, _fcr(selection, grouping, float(fcr_window_days) * 86400))
         time: dict[Any, dict[str, float]] = {}
