@@ -192,9 +192,10 @@ async def get_kpis_chart(
     agent: str | None = None,
     by: GroupBy = "interval",
     interval: Literal[15, 30, 60] = 60,
+    sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
 ) -> Response:
     """A chart of `fields` (comma-separated KPI names) across the report's groups."""
-    report = await _report(request, principal, start, end, queue, agent, by, interval, None)
+    report = await _report(request, principal, start, end, queue, agent, by, interval, sl_threshold)
     names = [f.strip() for f in fields.split(",") if f.strip()]
     try:
         image = charts.kpi_chart(

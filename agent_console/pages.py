@@ -1,16 +1,18 @@
-"""The web pages: login, the agent console, the supervisors' wallboard, and their files.
+"""The web pages: login, the agent console, the supervisors' wallboard and history, and files.
 
 Plain HTML, CSS and JavaScript modules from `agent_console/static/`, served as they are
 (no build step, no third-party front-end code). `GET /` sends a visitor without a
 session to the login page and one with a session to the page of their role: the
-wallboard for supervisors and admins, the console for agents. `/console` and
-`/wallboard` send a visitor without a session to the login page (which comes back to
-them afterwards), and a user to the other page when this one is not theirs.
+wallboard for supervisors and admins, the console for agents. `/console`, `/wallboard`
+and `/history` (the supervisors' historical reports) send a visitor without a session
+to the login page (which comes back to them afterwards), and a user to the page of
+their role when this one is not theirs.
 
 Every page and file goes out with a Content-Security-Policy that lets in scripts,
-styles and connections from this origin only, and `Cache-Control: no-cache`, so a
-browser revalidates its copy after an upgrade. What the pages show comes from the
-websocket (`agent_console.ws`) and the REST APIs; nothing here reads the center.
+styles, images (the report charts) and connections from this origin only, and
+`Cache-Control: no-cache`, so a browser revalidates its copy after an upgrade. What the
+pages show comes from the websocket (`agent_console.ws`) and the REST APIs; nothing
+here reads the center.
 """
 
 from __future__ import annotations
@@ -96,6 +98,16 @@ async def wallboard_page(request: Request) -> Response:
     if principal.role not in SUPERVISORS:
         return _redirect("/console")
     return _file("wallboard.html")
+
+
+@router.get("/history")
+async def history_page(request: Request) -> Response:
+    principal = await _principal(request)
+    if principal is None:
+        return _redirect("/login?next=/history")
+    if principal.role not in SUPERVISORS:
+        return _redirect("/console")
+    return _file("history.html")
 
 
 @router.get("/static/{name}")

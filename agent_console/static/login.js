@@ -3,7 +3,7 @@
 
 import { $, describe } from "/static/common.js";
 
-const PAGES = new Set(["/console", "/wallboard"]);
+const PAGES = new Set(["/console", "/wallboard", "/history"]);
 const form = $("#login-form");
 const problem = $("#login-error");
 const button = $("#sign-in");

@@ -73,6 +73,8 @@ async def test_a_forged_or_expired_session_goes_to_the_login_page(
         ("/console", AGENT, "/static/console.js"),
         ("/wallboard", SUPERVISOR, "/static/wallboard.js"),
         ("/wallboard", ADMIN, "/static/wallboard.js"),
+        ("/history", SUPERVISOR, "/static/history.js"),
+        ("/history", ADMIN, "/static/history.js"),
     ],
 )
 async def test_pages_are_html_with_their_script(
@@ -95,6 +97,8 @@ async def test_pages_are_html_with_their_script(
         ("/wallboard", None, "/login?next=/wallboard"),
         ("/wallboard", AGENT, "/console"),
         ("/console", SUPERVISOR, "/wallboard"),
+        ("/history", None, "/login?next=/history"),
+        ("/history", AGENT, "/console"),
     ],
 )
 async def test_a_page_that_is_not_yours_redirects(
@@ -114,6 +118,8 @@ async def test_a_page_that_is_not_yours_redirects(
         ("wallboard.js", "text/javascript; charset=utf-8"),
         ("login.js", "text/javascript; charset=utf-8"),
         ("pop.js", "text/javascript; charset=utf-8"),
+        ("history.js", "text/javascript; charset=utf-8"),
+        ("history.html", "text/html; charset=utf-8"),
         ("style.css", "text/css; charset=utf-8"),
         ("icon.svg", "image/svg+xml"),
         ("console.html", "text/html; charset=utf-8"),
@@ -147,12 +153,36 @@ async def test_every_file_a_page_or_module_refers_to_is_served(
     app: Any, client: httpx.AsyncClient
 ) -> None:
     signed_in(app, client, SUPERVISOR)
-    pages = [(await client.get(p)).text for p in ("/login", "/wallboard")]
+    pages = [(await client.get(p)).text for p in ("/login", "/wallboard", "/history")]
     signed_in(app, client, AGENT)
     pages.append((await client.get("/console")).text)
     wanted = {m for page in pages for m in re.findall(r'(?:src|href)="(/static/[^"]+)"', page)}
     modules = [p.read_text() for p in STATIC_DIR.glob("*.js")]
     wanted |= {m for text in modules for m in re.findall(r'from "(/static/[^"]+)"', text)}
-    assert {"/static/common.js", "/static/style.css", "/static/console.js"} <= wanted
+    assert {"/static/common.js", "/static/style.css", "/static/history.js"} <= wanted
     for path in sorted(wanted):
         assert (await client.get(path)).status_code == 200, path
+
+
+async def test_the_history_page_may_show_same_origin_charts_and_nothing_else(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    signed_in(app, client, SUPERVISOR)
+    reply = await client.get("/history")
+    assert reply.status_code == 200
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in reply.headers["content-security-policy"].split(";")
+        if part.strip()
+    )
+    assert policy["img-src"].split() == ["'self'", "data:"]
+    assert policy["script-src"] == "'self'" and policy["connect-src"] == "'self'"
+    assert reply.headers["referrer-policy"] == "same-origin"
+    assert reply.headers["cache-control"] == "no-cache"
+    for target in ('href="/api/kpis.csv"', 'id="chart-volume"', 'id="staffing"', 'id="abandoned"'):
+        assert target in reply.text
+
+
+async def test_the_wallboard_links_to_the_history_page(app: Any, client: httpx.AsyncClient) -> None:
+    signed_in(app, client, SUPERVISOR)
+    assert 'href="/history"' in (await client.get("/wallboard")).text

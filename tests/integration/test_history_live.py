@@ -1,0 +1,220 @@
+"""The supervisors' history page in a real headless Chromium, against the running service.
+
+A few calls of today are seeded in the service's migrated SQLite store; a supervisor
+signs in through the login page, follows the wallboard's link to /history and reads
+the figures by queue and by agent, downloads the same figures as CSV, sees the charts
+load, opens the record of the abandoned call not called back (its IVR path among its
+events), and estimates staffing, with the API's refusals shown on the page.
+The screenshot goes to `test-artifacts/history.png`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import Page, expect
+from sqlalchemy import insert
+
+from cti.store.models import Call, Event
+from cti.store.users import create_user
+from tests.integration.center import Center
+from tests.integration.test_pages_live import (
+    _require_chromium,
+    base_url,
+    browser,
+    open_page,
+    screenshot,
+    sign_in,
+)
+
+__all__ = ["_require_chromium", "browser", "open_page"]  # fixtures
+
+pytestmark = pytest.mark.asterisk
+
+CALLER = "+33611111111"
+
+
+def _call(call_id: str, queue: str, at: float, wait: float, agent: str | None = None) -> dict:
+    """A call row with every column named (an executemany takes the first row's keys)."""
+    talk = {"alice": 60.0, "bob": 120.0}.get(agent or "", 0.0)
+    answered = agent is not None
+    return {
+        "tenant_id": "acme",
+        "call_id": call_id,
+        "queue": queue,
+        "queued_at": at,
+        "queue_seconds": wait,
+        "outcome": "answered" if answered else "abandoned",
+        "caller_number": CALLER if not answered else f"+3360000{call_id[-1]}",
+        "agent": agent,
+        "answered_at": at + wait if answered else None,
+        "talk_seconds": talk if answered else None,
+        "hold_seconds": 0.0,
+        "acw_seconds": 10.0 if answered else None,
+        "talk_ended_at": at + wait + talk if answered else None,
+    }
+
+
+def _event(n: int, at: float, kind: str, data: dict[str, Any], queue: str | None = None) -> dict:
+    return {
+        "event_id": f"hist-{n}",
+        "tenant_id": "acme",
+        "at": at,
+        "kind": kind,
+        "call_id": "lost-1",
+        "agent_id": None,
+        "queue": queue,
+        "payload": data,
+        "folded": True,
+    }
+
+
+async def seed_today(center: Center) -> None:
+    """Sales: 3 offered, 2 answered (alice, bob), 1 abandoned; support: 1 answered (bob)."""
+    zone = ZoneInfo(center.service.config.tenants[0].tenant.timezone)
+    midnight = datetime.combine(datetime.now(zone).date(), time(), tzinfo=zone).timestamp()
+    at = midnight + 9 * 3600
+    lost = at + 600
+    async with center.service.engine.begin() as conn:
+        await conn.execute(
+            insert(Call.__table__),
+            [
+                _call("sale-1", "sales", at, 5.0, "alice"),
+                _call("sale-2", "sales", at + 60, 30.0, "bob"),
+                _call("lost-1", "sales", lost, 40.0),
+                _call("help-1", "support", at + 120, 10.0, "bob"),
+            ],
+        )
+        await conn.execute(
+            insert(Event.__table__),
+            [
+                _event(1, lost - 8, "call.arrived", {"ani": CALLER, "dnis": "5000"}),
+                _event(2, lost - 3, "ivr.finished", {"path": ["welcome", "main"], "tier": 1}),
+                _event(3, lost, "call.queued", {}, "sales"),
+                _event(4, lost + 40, "call.finished", {"outcome": "abandoned"}, "sales"),
+            ],
+        )
+
+
+def figures(page: Page, group: str, field: str) -> Any:
+    return page.locator(f'#kpis tr[data-group="{group}"] td[data-field="{field}"]')
+
+
+async def test_a_supervisor_reads_the_history_downloads_it_and_opens_an_abandoned_call(
+    center: Center, open_page: Callable[[], Any]
+) -> None:
+    await create_user(center.service.engine, "acme", "sam", "supervisor", "sam's password")
+    await seed_today(center)
+    page: Page = await open_page()
+    base = base_url(center)
+    await sign_in(page, base, "sam", "sam's password")
+    await expect(page).to_have_url(base + "/wallboard")
+    await page.click("a[href='/history']")
+    await expect(page).to_have_url(base + "/history")
+
+    # by queue (the default), today (the default)
+    await expect(page.locator("#kpis thead th[data-field='offered']")).to_have_text("Offered")
+    await expect(figures(page, "sales", "offered")).to_have_text("3")
+    await expect(figures(page, "sales", "answered")).to_have_text("2")
+    await expect(figures(page, "sales", "abandoned")).to_have_text("1")
+    await expect(figures(page, "sales", "service_level")).to_have_text("50%")  # 5 s and 30 s
+    await expect(figures(page, "sales", "asa_seconds")).to_have_text("0:17")  # (5 + 30) / 2
+    await expect(figures(page, "support", "offered")).to_have_text("1")
+    await expect(figures(page, "total", "offered")).to_have_text("4")
+    await expect(figures(page, "total", "abandon_rate")).to_have_text("25%")
+    await expect(page.locator('#kpis tr[data-group="sales"] th')).to_have_text("Sales")
+    await expect(page.locator('#bands td[data-band="5"]')).to_have_text("33.3%")
+    await expect(page.locator('#bands td[data-band="30"]')).to_have_text("100%")
+
+    # by agent: the table and the CSV say the same
+    await page.select_option("#by", "agent")
+    await expect(page.locator("#kpis thead th[data-field='agent']")).to_have_text("Agent")
+    await expect(figures(page, "alice", "answered")).to_have_text("1")
+    await expect(figures(page, "bob", "answered")).to_have_text("2")
+    await expect(figures(page, "bob", "aht_seconds")).to_have_text("2:10")  # 120 talk + 10 ACW
+    await expect(page.locator('#kpis tr[data-group="bob"] th')).to_have_text("Bob Dupont")
+    href = await page.locator("#csv").get_attribute("href")
+    assert href is not None and "by=agent" in href
+    async with page.expect_download() as download_info:
+        await page.click("#csv")
+    download = await download_info.value
+    path = await download.path()
+    rows = {r["agent"]: r for r in csv.DictReader(io.StringIO(path.read_text()))}
+    assert (rows["alice"]["answered"], rows["bob"]["answered"]) == ("1", "2")
+    assert rows["total"]["offered"] == "4" and rows["total"]["answered"] == "3"
+
+    # the charts of this view load as images
+    for chart in ("#chart-volume", "#chart-service"):
+        await expect(page.locator(chart)).to_have_attribute("src", re.compile(r"by=agent"))
+        await page.wait_for_function(
+            "(sel) => { const img = document.querySelector(sel);"
+            " return img.complete && img.naturalWidth > 0; }",
+            arg=chart,
+        )
+
+    # a queue filter narrows the figures
+    await page.select_option("#queue", "support")
+    await expect(page.locator("#kpis tbody tr")).to_have_count(1)
+    await expect(figures(page, "bob", "answered")).to_have_text("1")
+    await expect(figures(page, "total", "offered")).to_have_text("1")
+    await page.select_option("#queue", "")
+    await expect(figures(page, "alice", "answered")).to_have_text("1")  # all queues again
+
+    # the abandoned call not called back, and its record with the IVR path
+    lost = page.locator('#abandoned tr[data-call="lost-1"]')
+    await expect(page.locator("#abandoned tbody tr")).to_have_count(1)
+    await expect(lost).to_contain_text(CALLER)
+    await expect(lost).to_contain_text("0:40")
+    await expect(lost).to_contain_text("9:10")  # queued at 09:10 in the tenant's time zone
+    await lost.locator("button").click()
+    record = page.locator("#call-record")
+    await expect(record).to_be_visible()
+    await expect(page.locator("#call-title")).to_have_text("Call lost-1")
+    await expect(page.locator('#call-fields dd[data-field="outcome"]')).to_have_text("abandoned")
+    await expect(page.locator("#call-ivr")).to_have_text("welcome \u203a main")
+    await expect(page.locator("#call-events tbody tr")).to_have_count(4)
+
+    # staffing: the API's refusal is shown, then an estimate
+    await page.fill("#st-calls", "100, 200")
+    await page.fill("#st-aht", "0")
+    await page.click("#st-run")
+    await expect(page.locator("#errors .error-item")).to_contain_text("HTTP 422")
+    await page.fill("#st-aht", "180")
+    await page.click("#st-run")
+    await expect(page.locator('#staffing-result tr[data-interval="1"] .agents')).to_have_text("14")
+    await expect(page.locator("#staffing-result tbody tr")).to_have_count(2)
+    await page.locator("#errors .error-item button").click()
+    await expect(page.locator("#errors .error-item")).to_have_count(0)
+
+    # the quick ranges are days of the tenant's calendar; yesterday had no calls
+    today = datetime.now(ZoneInfo(center.service.config.tenants[0].tenant.timezone)).date()
+    await page.click("[data-range='last7']")
+    await expect(page.locator("#from")).to_have_value((today - timedelta(days=6)).isoformat())
+    await expect(page.locator("#to")).to_have_value(today.isoformat())
+    await page.click("[data-range='month']")
+    await expect(page.locator("#from")).to_have_value(today.replace(day=1).isoformat())
+    await page.click("[data-range='yesterday']")
+    await expect(figures(page, "total", "offered")).to_have_text("0")
+    await expect(page.locator("#abandoned-empty")).to_be_visible()
+    await page.click("[data-range='today']")
+    await expect(figures(page, "total", "offered")).to_have_text("4")
+    await expect(page.locator("#errors .error-item")).to_have_count(0)
+    await screenshot(page, "history.png")
+
+    # signed out, the page sends to the login page, which comes back to it
+    await page.click("#sign-out")
+    await expect(page).to_have_url(base + "/login")
+    await page.goto(base + "/history")
+    await expect(page).to_have_url(base + "/login?next=/history")
+    await page.fill("#username", "sam")
+    await page.fill("#password", "sam's password")
+    await page.click("#sign-in")
+    await expect(page).to_have_url(base + "/history")
+    await expect(figures(page, "sales", "offered")).to_have_text("3")
