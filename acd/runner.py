@@ -24,11 +24,32 @@ reconnect, the channels waiting in `cti-wait` rebuild the queue.
 
 Agents are driven through `login`, `ready`, `not_ready`, `logout`,
 `wrapup_done`, `wrapup_more` (the console will call these).
+
+Call controls (the console's, all through AMI, none needs the phone's help):
+- `hangup`: the agent's leg is hung up; the caller's `CtiOfferResult` ends the talk.
+- `set_hold`: AMI `Redirect` of the caller to `cti-hold,caller` (music) with the
+  agent's leg as `ExtraChannel` to `cti-hold,agent` (silence), `CTI_HOLD=1` on
+  both; unhold clears it and joins them with AMI `Bridge`. When that bridge ends
+  the caller goes on below its loop and reports the end of the talk as
+  `cti-connect` does, so the router never sees the hold as the end of the talk.
+  Journaled as `call.held` / `call.unheld` (`hold`).
+- `transfer` (blind): `call.transferred`, then the talk ends (wrap-up); to a
+  queue the caller goes back to `cti-wait` under a new call id (`segments`: a
+  new visit with its own row), to a number out through `cti-route-out,number`.
+- `consult` / `complete_transfer` / `cancel_transfer` (attended): the caller on
+  hold, the agent's leg dials the number (`cti-consult`); completing bridges the
+  caller with that party and hangs up the agent's leg.
+- `dial` (click-to-call): the agent's device is originated into
+  `cti-callback,<number>`; the agent is not ready (`outbound call`) meanwhile and
+  ready again afterwards if they were; journaled as an outbound call.
+- `spy`: the supervisor's device is originated into `cti-spy` (ChanSpy on the
+  agent's leg).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -77,6 +98,7 @@ from cti.ami_events import (
     ChannelUnheld,
     DeviceStateChanged,
     DialEnded,
+    DialStarted,
     Resynced,
     UserEvent,
 )
@@ -93,6 +115,7 @@ log = logging.getLogger("acd.runner")
 WAITING, RINGING, TALKING, CALLBACK = "waiting", "ringing", "talking", "callback"
 BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
+OUTBOUND_REASON = "outbound call"
 
 
 def parse_skills(text: str) -> tuple[SkillNeed, ...]:
@@ -123,6 +146,12 @@ class Leg:
     position: int | None = None
     estimated_wait: float | None = None
     caller_number: str | None = None
+    uniqueid: str = ""  # the caller's channel (differs from call_id after a transfer)
+    agent_channel: str = ""  # the agent's leg (name, uniqueid) once dialed
+    agent_uniqueid: str = ""
+    held: bool = False
+    consult: str = ""  # attended transfer: the number the agent consults
+    consult_channel: str = ""  # its channel, once dialed
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +161,32 @@ class _Leave:
     channel: str
     kind: TargetKind
     destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class _EndHold:
+    """The agent's leg of a held call is gone: let the caller's hold end the talk."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _HangupChannel:
+    channel: str
+
+
+SPY_OPTIONS = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
+
+
+@dataclass
+class Outbound:
+    """A click-to-call: the agent's device first, then the number."""
+
+    call_id: str  # also the originated channel's id
+    agent_id: str
+    number: str
+    restore_ready: bool  # the agent was ready before: ready again after the call
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +200,9 @@ class _Restore:
     """Bring agents back as they were before our restart (from AstDB)."""
 
     busy_devices: frozenset[str]
+
+
+_Own = _Leave | _Persist | _Restore | _EndHold | _HangupChannel
 
 
 @dataclass
@@ -178,6 +236,8 @@ class AcdRunner:
         self.legs: dict[str, Leg] = {}
         self.callback_legs: dict[str, str] = {}  # our originated channel id -> call id
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
+        self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
+        self.outbound: dict[str, Outbound] = {}  # click-to-call channel id -> the call
         self.reasons: dict[str, str] = {}  # not-ready reason per agent
         self._persisted: dict[str, str] = {}
         self._recorded_states: dict[str, tuple[str, str]] = {}
@@ -194,7 +254,7 @@ class AcdRunner:
         )
         self.history: list[Command] = []
         self.stats = RunnerStats()
-        self._commands: asyncio.Queue[Command | _Leave | _Persist | _Restore] = asyncio.Queue()
+        self._commands: asyncio.Queue[Command | _Own] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._now = 0.0
@@ -252,6 +312,270 @@ class AcdRunner:
         self.feed(CallbackRequested(call_id, number), strict=True)
         del self.legs[call_id]
         self._commands.put_nowait(_Leave(leg.channel, TargetKind.CALLBACK, number))
+
+    # ---- call controls (the console's) ------------------------------------
+    def talking_leg(self, agent_id: str, *, caller: bool = False) -> Leg:
+        """The call `agent_id` is talking on (held or not), else RoutingError; `caller`:
+        one whose caller's channel we hold (not a callback we placed)."""
+        for leg in self.legs.values():
+            if leg.agent_id == agent_id and leg.state == TALKING:
+                if caller and not leg.channel:
+                    raise RoutingError(f"call {leg.call_id!r}: not possible on a callback")
+                return leg
+        raise RoutingError(f"agent {agent_id!r} has no call in progress")
+
+    def outbound_call(self, agent_id: str) -> Outbound | None:
+        return next((o for o in self.outbound.values() if o.agent_id == agent_id), None)
+
+    async def hangup(self, agent_id: str) -> str:
+        """End the agent's call: their leg goes (the caller's side ends the talk as usual)."""
+        out = self.outbound_call(agent_id)
+        if out is not None:
+            name = self.channel_names.get(out.call_id)
+            if name is None:
+                raise RoutingError(f"call {out.call_id!r} has no channel yet")
+            await self.ami.action("Hangup", Channel=name)
+            return out.call_id
+        leg = self.talking_leg(agent_id)
+        if leg.agent_channel and not leg.held:
+            await self.ami.action("Hangup", Channel=leg.agent_channel)
+        else:  # a held caller (or an agent leg we never saw): the caller's channel ends it
+            await self.ami.action("Hangup", Channel=leg.channel)
+        return leg.call_id
+
+    async def set_hold(self, agent_id: str, held: bool, *, agent_to: str = "agent") -> str:
+        """Hold: the caller to music (`cti-hold,caller`), the agent's leg parked in silence
+        (`cti-hold,agent`); unhold: AMI `Bridge` puts them back together."""
+        leg = self.talking_leg(agent_id, caller=True)
+        if leg.held == held:
+            raise RoutingError(f"call {leg.call_id!r} is {'already' if held else 'not'} on hold")
+        if not leg.agent_channel:
+            raise RoutingError(f"call {leg.call_id!r}: the agent's leg is not known")
+        value = "1" if held else ""
+        await asyncio.gather(
+            self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value=value),
+            self.ami.action("Setvar", Channel=leg.agent_channel, Variable="CTI_HOLD", Value=value),
+        )
+        if held:
+            await self.ami.action(
+                "Redirect",
+                Channel=leg.channel,
+                Context="cti-hold",
+                Exten="caller",
+                Priority=1,
+                ExtraChannel=leg.agent_channel,
+                ExtraContext="cti-hold" if agent_to == "agent" else "cti-consult",
+                ExtraExten=agent_to,
+                ExtraPriority=1,
+            )
+        else:
+            await self.ami.action("Bridge", Channel1=leg.channel, Channel2=leg.agent_channel)
+        leg.held = held
+        self.hold(leg.call_id, held)
+        return leg.call_id
+
+    async def transfer(
+        self, agent_id: str, kind: str, destination: str, segment_id: str, *, mode: str = "blind"
+    ) -> str:
+        """Blind transfer: the agent's talk ends here (wrap-up follows); the caller goes to
+        a queue (a new visit, `segment_id`, with the call's data) or out to a number."""
+        leg = self.talking_leg(agent_id, caller=True)
+        if kind == "queue" and destination not in self.queue_ids.values():
+            raise RoutingError(f"no queue {destination!r} in {self.tenant_id!r}")
+        if kind not in ("queue", "number"):
+            raise RoutingError(f"cannot transfer to a {kind!r}")
+        del self.legs[leg.call_id]
+        if kind == "queue":
+            self.segments[leg.uniqueid or leg.call_id] = segment_id
+        data = {"kind": kind, "destination": destination, "mode": mode}
+        if kind == "queue":
+            data["to_call"] = segment_id
+        self._journal_transfer(leg.call_id, agent_id, data)
+        self.feed(CallEnded(leg.call_id))
+        channel = leg.channel
+        try:
+            await self.ami.action("Setvar", Channel=channel, Variable="CTI_HOLD", Value="")
+            if kind == "queue":
+                native = native_queue_name(self.tenant, destination)
+                await self.ami.action(
+                    "Setvar", Channel=channel, Variable="CTI_WAIT_START", Value=""
+                )
+                await self.ami.action(
+                    "Redirect", Channel=channel, Context="cti-wait", Exten=native, Priority=1
+                )
+            else:
+                await self._leave(channel, TargetKind.NUMBER, destination)
+        except AsteriskError as exc:
+            raise RoutingError(f"the caller could not be transferred: {exc}") from None
+        finally:
+            if leg.held and leg.agent_channel:
+                self._commands.put_nowait(_HangupChannel(leg.agent_channel))
+        return leg.call_id
+
+    def _journal_transfer(self, call_id: str, agent_id: str, data: dict[str, str]) -> None:
+        if self.record is not None:
+            event = DomainEvent(
+                self.tenant_id, self.clock(), ev.CALL_TRANSFERRED, call_id, agent_id, data=data
+            )
+            self.record(event)
+
+    async def consult(self, agent_id: str, number: str) -> str:
+        """Attended transfer, first step: the caller on hold, the agent's leg dials `number`
+        (`cti-consult`); the agent talks to them, then completes or cancels."""
+        leg = self.talking_leg(agent_id, caller=True)
+        if leg.consult:
+            raise RoutingError(f"call {leg.call_id!r}: already consulting {leg.consult}")
+        if not leg.agent_channel:
+            raise RoutingError(f"call {leg.call_id!r}: the agent's leg is not known")
+        leg.consult = number
+        try:
+            await self.ami.action(
+                "Setvar", Channel=leg.agent_channel, Variable="CTI_DESTINATION", Value=number
+            )
+            if leg.held:
+                await self.ami.action(
+                    "Redirect",
+                    Channel=leg.agent_channel,
+                    Context="cti-consult",
+                    Exten="number",
+                    Priority=1,
+                )
+            else:
+                await self.set_hold(agent_id, True, agent_to="number")
+        except (AsteriskError, RoutingError):
+            leg.consult = ""
+            raise
+        return leg.call_id
+
+    async def complete_transfer(self, agent_id: str) -> str:
+        """Attended transfer, done: the caller joins the consulted party, the agent's talk
+        ends (wrap-up follows)."""
+        leg = self.talking_leg(agent_id)
+        if not leg.consult_channel:
+            raise RoutingError(f"call {leg.call_id!r}: no answered consultation to complete")
+        try:
+            await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="")
+            await self.ami.action("Bridge", Channel1=leg.channel, Channel2=leg.consult_channel)
+        except AsteriskError as exc:
+            with contextlib.suppress(AsteriskError):  # the caller stays on hold
+                await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="1")
+            raise RoutingError(f"the caller could not be transferred: {exc}") from None
+        self.legs.pop(leg.call_id, None)
+        data = {"kind": "number", "destination": leg.consult, "mode": "attended"}
+        self._journal_transfer(leg.call_id, agent_id, data)
+        self.feed(CallEnded(leg.call_id))  # ends the hold too
+        self._commands.put_nowait(_HangupChannel(leg.agent_channel))
+        # no survey about the first agent when the caller's new talk ends
+        with contextlib.suppress(AsteriskError):
+            await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_SURVEY", Value="")
+        return leg.call_id
+
+    async def cancel_transfer(self, agent_id: str) -> str:
+        """Attended transfer, abandoned: the consulted party is hung up, the agent is back
+        with the caller."""
+        leg = self.talking_leg(agent_id)
+        if not leg.consult:
+            raise RoutingError(f"call {leg.call_id!r}: no consultation to cancel")
+        if leg.consult_channel:
+            await self.ami.action("Hangup", Channel=leg.consult_channel)
+        leg.consult = leg.consult_channel = ""
+        await self.set_hold(agent_id, False)
+        return leg.call_id
+
+    async def dial(self, agent_id: str, number: str, call_id: str) -> None:
+        """Click-to-call: ring the agent's device; once answered it dials `number`.
+        The agent is kept from ACD offers meanwhile (not ready, `outbound call`)."""
+        state = self.router.agent_state(agent_id)
+        if state not in (AgentState.READY, AgentState.NOT_READY):
+            raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
+        if self.outbound_call(agent_id) is not None:
+            raise RoutingError(f"agent {agent_id!r} is already on an outbound call")
+        restore = state == AgentState.READY
+        if restore:
+            self.reasons[agent_id] = OUTBOUND_REASON
+            self.feed(AgentNotReady(agent_id, OUTBOUND_REASON), strict=True)
+        out = self.outbound[call_id] = Outbound(call_id, agent_id, number, restore)
+        extension = self.extensions[agent_id]
+        if self.record is not None:
+            self.record(
+                DomainEvent(
+                    self.tenant_id,
+                    self.clock(),
+                    ev.CALL_ARRIVED,
+                    call_id,
+                    agent_id,
+                    data={"ani": extension, "dnis": number, "direction": "outbound"},
+                )
+            )
+        try:
+            await self.ami.originate(
+                agent_device(self.settings, extension),
+                context="cti-callback",
+                exten=number,
+                timeout_ms=30000,
+                channel_id=call_id,
+                caller_id=f'"{number}" <{number}>',
+                variables={
+                    "CTI_CALL_ID": call_id,
+                    "CTI_OFFER_ID": "0",
+                    "CTI_TENANT": self.tenant_id,
+                },
+            )
+        except AsteriskError as exc:
+            self.outbound.pop(call_id, None)
+            self._outbound_ended(out)
+            raise RoutingError(f"the call could not be placed: {exc}") from None
+
+    async def spy(self, agent_id: str, extension: str, mode: str) -> str:
+        """Ring the supervisor's phone (`extension`) into ChanSpy on the agent's leg."""
+        leg = self.talking_leg(agent_id)
+        if not leg.agent_channel:
+            raise RoutingError(f"call {leg.call_id!r}: the agent's leg is not known")
+        await self.ami.originate(
+            agent_device(self.settings, extension),
+            context="cti-spy",
+            exten=self.extensions[agent_id],
+            timeout_ms=30000,
+            caller_id=f'"{mode}" <{self.extensions[agent_id]}>',
+            variables={"CTI_SPY_TARGET": leg.agent_channel, "CTI_SPY_OPTIONS": SPY_OPTIONS[mode]},
+        )
+        return leg.call_id
+
+    def _outbound_answered(self, out: Outbound, status: str) -> None:
+        if status == "ANSWER" and not out.answered:
+            out.answered = True
+            if self.record is not None:
+                self.record(
+                    DomainEvent(
+                        self.tenant_id, self.clock(), ev.CALL_ANSWERED, out.call_id, out.agent_id
+                    )
+                )
+
+    def _outbound_ended(self, out: Outbound) -> None:
+        self.channel_names.pop(out.call_id, None)
+        if self.record is not None:
+            now = self.clock()
+            if out.answered:  # the end of the talk
+                self.record(
+                    DomainEvent(
+                        self.tenant_id,
+                        now,
+                        ev.CALL_FINISHED,
+                        out.call_id,
+                        out.agent_id,
+                        data={"outcome": "answered", "direction": "outbound"},
+                    )
+                )
+            self.record(
+                DomainEvent(self.tenant_id, now, ev.CALL_HUNGUP, out.call_id, data={"cause": None})
+            )
+        agent = out.agent_id
+        if (
+            out.restore_ready
+            and self.router.agent_state(agent) == AgentState.NOT_READY
+            and self.reasons.get(agent) == OUTBOUND_REASON
+        ):
+            self.feed(AgentReady(agent))
 
     # ---- router plumbing -------------------------------------------------
     def feed(self, event: Event, *, strict: bool = False) -> list[Command]:
@@ -435,15 +759,27 @@ class AcdRunner:
     def on_ami_event(self, event: AmiEvent) -> None:
         if isinstance(event, UserEvent):
             self._on_user_event(event)
+        elif isinstance(event, DialStarted):
+            leg = self.legs.get(self._call_of(event.uniqueid))
+            if leg is not None and leg.state == RINGING:
+                leg.agent_channel, leg.agent_uniqueid = event.dest_channel, event.dest_uniqueid
+            for leg in self.legs.values():  # the agent's leg dials the party they consult
+                if leg.consult and leg.agent_uniqueid == event.uniqueid:
+                    leg.consult_channel = event.dest_channel
         elif isinstance(event, DialEnded):
-            leg = self.legs.get(event.uniqueid)
+            if event.uniqueid in self.outbound:
+                self._outbound_answered(self.outbound[event.uniqueid], event.dial_status)
+                return
+            leg = self.legs.get(self._call_of(event.uniqueid))
             if leg is not None and leg.state == RINGING and event.dial_status == "ANSWER":
                 leg.state = TALKING
                 assert leg.agent_id is not None
                 self.feed(OfferAnswered(leg.call_id, leg.agent_id, leg.offer_id))
         elif isinstance(event, ChannelHeld | ChannelUnheld):
             self._on_hold(event)
-        elif isinstance(event, ChannelCreated) and event.uniqueid in self.callback_legs:
+        elif isinstance(event, ChannelCreated) and (
+            event.uniqueid in self.callback_legs or event.uniqueid in self.outbound
+        ):
             self.channel_names[event.uniqueid] = event.channel
         elif isinstance(event, ChannelHungUp):
             self._on_hangup(event.uniqueid)
@@ -455,8 +791,8 @@ class AcdRunner:
     def _on_hold(self, event: ChannelHeld | ChannelUnheld) -> None:
         """Hold reported on the caller's channel or on the agent's phone of a call in talk."""
         held = isinstance(event, ChannelHeld)
-        if event.uniqueid in self.legs:
-            self.hold(event.uniqueid, held)
+        if self._call_of(event.uniqueid) in self.legs:
+            self.hold(self._call_of(event.uniqueid), held)
             return
         for device, agent_id in self.devices.items():
             if event.channel.startswith(device + "-"):
@@ -482,20 +818,26 @@ class AcdRunner:
         fields = event.fields
         if event.name == "CtiWaiting" and fields.get("CtiTenant") == self.tenant_id:
             self._on_waiting(event)
-        elif event.name == "CtiOfferResult" and event.uniqueid in self.legs:
-            self._on_offer_result(self.legs[event.uniqueid], fields)
+        elif event.name == "CtiConsultEnded":
+            for leg in self.legs.values():  # the consulted party is gone (or never answered)
+                if leg.consult and leg.agent_uniqueid == event.uniqueid:
+                    leg.consult_channel = ""
+        elif event.name == "CtiOfferResult" and self._call_of(event.uniqueid) in self.legs:
+            self._on_offer_result(self.legs[self._call_of(event.uniqueid)], fields)
         elif event.name == "CtiCallbackAnswered" and event.uniqueid in self.callback_legs:
             call_id = self.callback_legs[event.uniqueid]
             leg = self.legs.get(call_id)
             if leg is not None and leg.agent_id is not None:
                 leg.state = TALKING
+                leg.agent_channel = self.channel_names.get(event.uniqueid, "")
+                leg.agent_uniqueid = event.uniqueid
                 self.feed(OfferAnswered(call_id, leg.agent_id, leg.offer_id))
-        elif event.name == "CtiCallbackRequest" and event.uniqueid in self.legs:
+        elif event.name == "CtiCallbackRequest" and self._call_of(event.uniqueid) in self.legs:
             # pressed 1 in the holding loop: keep the place, release the caller
-            leg = self.legs[event.uniqueid]
+            leg = self.legs[self._call_of(event.uniqueid)]
             number = fields.get("CtiNumber") or leg.caller_number or ""
             try:
-                self.request_callback(event.uniqueid, number)
+                self.request_callback(leg.call_id, number)
             except RoutingError as exc:  # e.g. already ringing an agent: the call goes on
                 log.info("%s: callback request of %s ignored: %s", self.tenant_id, leg.call_id, exc)
 
@@ -503,21 +845,26 @@ class AcdRunner:
         queue = self.queue_ids.get(event.fields.get("CtiQueue", ""))
         if queue is None:
             return
-        leg = self.legs.get(event.uniqueid)
+        call_id = self._call_of(event.uniqueid)
+        leg = self.legs.get(call_id)
         if leg is not None:
             leg.state = WAITING
             return
         channel = event.fields.get("Channel", "")
-        self.legs[event.uniqueid] = Leg(
-            event.uniqueid, channel, queue, caller_number=event.fields.get("CallerIDNum")
+        self.legs[call_id] = Leg(
+            call_id,
+            channel,
+            queue,
+            caller_number=event.fields.get("CallerIDNum"),
+            uniqueid=event.uniqueid,
         )
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
         needs = parse_skills(event.fields.get("CtiSkills") or "")
-        self.feed(CallQueued(event.uniqueid, queue, needs, tier=tier, customer_id=customer))
+        self.feed(CallQueued(call_id, queue, needs, tier=tier, customer_id=customer))
         callback = event.fields.get("CtiCallback")
         if callback:  # asked for in the IVR: keep a place, let the caller go
-            self.request_callback(event.uniqueid, callback)
+            self.request_callback(call_id, callback)
 
     def _on_offer_result(self, leg: Leg, fields: Mapping[str, str]) -> None:
         status = fields.get("CtiDialStatus", "")
@@ -537,7 +884,20 @@ class AcdRunner:
             )
             self.feed(OfferNotAnswered(leg.call_id, agent, offer))
 
+    def _call_of(self, uniqueid: str) -> str:
+        """The call a caller's channel carries now (a transfer gives it a new one)."""
+        return self.segments.get(uniqueid, uniqueid)
+
     def _on_hangup(self, uniqueid: str) -> None:
+        if uniqueid in self.outbound:
+            self._outbound_ended(self.outbound.pop(uniqueid))
+            return
+        held = next(
+            (g for g in self.legs.values() if g.held and g.agent_uniqueid == uniqueid), None
+        )
+        if held is not None:  # the agent hung up while the caller was on hold
+            self._commands.put_nowait(_EndHold(held.call_id))
+            return
         call_id = self.callback_legs.pop(uniqueid, None)
         if call_id is not None:
             self.channel_names.pop(uniqueid, None)
@@ -549,9 +909,12 @@ class AcdRunner:
             elif leg.agent_id is not None:
                 self.feed(OfferNotAnswered(call_id, leg.agent_id, leg.offer_id))
             return
-        leg = self.legs.pop(uniqueid, None)
+        leg = self.legs.pop(self._call_of(uniqueid), None)
+        self.segments.pop(uniqueid, None)
         if leg is None:
             return
+        if leg.held and leg.agent_channel:
+            self._commands.put_nowait(_HangupChannel(leg.agent_channel))
         if leg.state == TALKING:
             self.feed(CallEnded(leg.call_id))
         else:
@@ -568,21 +931,23 @@ class AcdRunner:
             )
             self._commands.put_nowait(_Restore(busy))
         live = {snap.uniqueid for snap in event.channels}
-        for uniqueid in [u for u in self.legs if u not in live]:
+        gone = [g.uniqueid or c for c, g in self.legs.items() if (g.uniqueid or c) not in live]
+        for uniqueid in gone + [u for u in self.outbound if u not in live]:
             self._on_hangup(uniqueid)
         for uniqueid in [u for u in self.callback_legs if u not in live]:
             self._on_hangup(uniqueid)
         for snap in event.channels:
             queue = self.queue_ids.get(snap.exten)
-            if snap.context == "cti-wait" and queue is not None and snap.uniqueid not in self.legs:
-                self.legs[snap.uniqueid] = Leg(snap.uniqueid, snap.channel, queue)
+            call_id = self._call_of(snap.uniqueid)
+            if snap.context == "cti-wait" and queue is not None and call_id not in self.legs:
+                self.legs[call_id] = Leg(call_id, snap.channel, queue, uniqueid=snap.uniqueid)
                 log.info(
                     "%s: call %s adopted from Asterisk, waiting in %s",
                     self.tenant_id,
-                    snap.uniqueid,
+                    call_id,
                     queue,
                 )
-                self.feed(CallQueued(snap.uniqueid, queue))
+                self.feed(CallQueued(call_id, queue))
 
     # ---- commands out ----------------------------------------------------
     async def _execute(self) -> None:
@@ -598,8 +963,16 @@ class AcdRunner:
             except Exception:
                 log.exception("%s: %r failed", self.tenant_id, command)
 
-    async def _carry_out(self, command: Command | _Leave | _Persist | _Restore) -> None:
-        if isinstance(command, _Persist):
+    async def _carry_out(self, command: Command | _Own) -> None:
+        if isinstance(command, _EndHold):
+            leg = self.legs.get(command.call_id)
+            if leg is not None and leg.held:
+                leg.held = False
+                self.hold(leg.call_id, False)
+                await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="")
+        elif isinstance(command, _HangupChannel):
+            await self.ami.action("Hangup", Channel=command.channel)
+        elif isinstance(command, _Persist):
             self._to_astdb[command.agent_id] = command.value
             if self._astdb_writer is None or self._astdb_writer.done():
                 self._astdb_writer = asyncio.create_task(self._write_astdb())
@@ -753,7 +1126,7 @@ class AcdRunner:
             "Redirect", Channel=channel, Context="cti-route-out", Exten=str(kind), Priority=1
         )
 
-    def _failed(self, command: Command | _Leave | _Persist | _Restore) -> None:
+    def _failed(self, command: Command | _Own) -> None:
         """An action Asterisk refused: tell the router what it amounts to."""
         if isinstance(command, OfferCall):
             leg = self.legs.get(command.call_id)

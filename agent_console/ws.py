@@ -77,6 +77,38 @@ class SetAgentState(_Body):
     reason: str | None = Field(default=None, max_length=64)
 
 
+_NUMBER = r"^\+?[0-9*#]{2,32}$"
+
+
+class CallRef(_Body):
+    """The agent's current call; `call_id`, when given, must be that call."""
+
+    call_id: str | None = Field(default=None, max_length=128)
+
+
+class Transfer(CallRef):
+    to_kind: Literal["queue", "number"]
+    to: str = Field(min_length=1, max_length=64)
+    mode: Literal["blind", "attended"] = "blind"
+
+
+class Dial(_Body):
+    number: str = Field(pattern=_NUMBER)
+    customer_id: str | None = Field(default=None, max_length=64)
+
+
+class ScheduleCallback(_Body):
+    number: str = Field(min_length=1, max_length=40)
+    at: float | None = Field(default=None, gt=0, description="when to call (epoch seconds)")
+    customer_id: str | None = Field(default=None, max_length=64)
+    queue: str | None = Field(default=None, max_length=64)
+
+
+class Spy(_Body):
+    agent_id: str = Field(min_length=1, max_length=64)
+    mode: Literal["listen", "whisper", "barge"] = "listen"
+
+
 AGENT_ACTIONS: dict[str, type[_Body]] = {
     "agent.login": Empty,
     "agent.ready": Empty,
@@ -84,12 +116,21 @@ AGENT_ACTIONS: dict[str, type[_Body]] = {
     "agent.logout": Empty,
     "wrapup.done": WrapUpDone,
     "wrapup.more": WrapUpMore,
+    "call.hangup": CallRef,
+    "call.hold": CallRef,
+    "call.unhold": CallRef,
+    "call.transfer": Transfer,
+    "call.transfer_complete": CallRef,
+    "call.transfer_cancel": CallRef,
+    "call.dial": Dial,
+    "callback.schedule": ScheduleCallback,
+    "recording.pause": Empty,  # the current call's recording (cti.recording)
+    "recording.resume": Empty,
 }
 SUPERVISOR_ACTIONS: dict[str, type[_Body]] = {
     "supervisor.set_state": SetAgentState,
+    "supervisor.spy": Spy,
 }
-# Call controls through AMI (hang up, hold, transfer, dial, callbacks) and the
-# supervisor's listen/whisper/barge join these tables with their implementation.
 ACTIONS = {**AGENT_ACTIONS, **SUPERVISOR_ACTIONS}
 
 

@@ -20,6 +20,9 @@ the service relies on:
   with a `CtiOfferResult` UserEvent and, unless answered, the caller goes back
   to waiting. In a queue with a `survey`, the caller stays on the line when the
   agent hangs up and is handed to the `survey` FastAGI script.
+- `cti-hold`: a caller on hold from the console hears music, the agent's leg waits in
+  silence, until AMI `Bridge` joins them again.
+- `cti-spy`: the supervisor's phone in `ChanSpy` on an agent's leg.
 - with `simulation=True`, `cti-sim-agent` and `cti-sim-caller`: Local-channel
   stand-ins for phones, used by the tests and the demo.
 """
@@ -354,6 +357,56 @@ def _callback_and_route_out(settings: Settings, out_dir: Path, own_numbers: list
     ]
 
 
+def _consult(settings: Settings, own_numbers: list[str]) -> list[str]:
+    """Attended transfer: the agent's leg (caller on hold) dials the number consulted."""
+    outbound = settings.outbound_device.format(number="${CTI_DESTINATION}")
+    return [
+        "",
+        "[cti-consult]",
+        "; The ACD redirects the agent's leg here (CTI_DESTINATION: the number); when the",
+        "; consultation ends without a transfer, the leg goes back to waiting on hold.",
+        'exten => number,1,GotoIf($[${REGEX("^(' + "|".join(own_numbers or ["-"]) + ')$" '
+        "${CTI_DESTINATION})}]?inside)",
+        "; g: the agent's leg lives on when the consulted party hangs up",
+        f" same => n,Dial({outbound},60,g)",
+        " same => n(back),UserEvent(CtiConsultEnded,CtiCallId: ${UNIQUEID},"
+        "CtiDialStatus: ${DIALSTATUS})",
+        " same => n,Goto(cti-hold,agent,1)",
+        " same => n(inside),Dial(Local/${CTI_DESTINATION}@cti-inbound,60,g)",
+        " same => n,Goto(back)",
+    ]
+
+
+def _hold_and_spy(agi: str) -> list[str]:
+    """Hold from the console (the phone need not help) and the supervisor's ChanSpy."""
+    return [
+        "",
+        "[cti-hold]",
+        "; The ACD redirects a talking caller to `caller` (music) and the agent's leg to",
+        "; `agent` (silence) while CTI_HOLD = 1 on both; AMI Bridge joins them again after",
+        "; clearing it. When that bridge ends each leg goes on below its loop: the caller",
+        "; reports the end of the talk as cti-connect does (then the survey, if any).",
+        "exten => caller,1,MusicOnHold(default,2)",
+        ' same => n,GotoIf($["${CTI_HOLD}" = "1"]?1)',
+        " same => n,UserEvent(CtiOfferResult,CtiCallId: ${UNIQUEID},CtiAgent: ${CTI_AGENT},"
+        "CtiOfferId: ${CTI_OFFER_ID},CtiDialStatus: ANSWER)",
+        ' same => n,GotoIf($["${CTI_SURVEY}" = "1"]?survey)',
+        " same => n,Hangup()",
+        f" same => n(survey),AGI({agi}/survey)",
+        " same => n,Hangup()",
+        "exten => agent,1,Wait(1)",
+        ' same => n,GotoIf($["${CTI_HOLD}" = "1"]?1)',
+        " same => n,Hangup()",
+        "",
+        "[cti-spy]",
+        "; A supervisor's phone, originated here, listens to (whispers to, barges into)",
+        "; the agent's leg CTI_SPY_TARGET with options CTI_SPY_OPTIONS (q, E, w or B).",
+        "exten => _X.,1,Answer()",
+        " same => n,ChanSpy(${CTI_SPY_TARGET},${CTI_SPY_OPTIONS})",
+        " same => n,Hangup()",
+    ]
+
+
 def _extensions_conf(
     settings: Settings, config: PlatformConfig, simulation: bool, out_dir: Path
 ) -> str:
@@ -441,7 +494,9 @@ def _extensions_conf(
             f" same => n(survey),AGI({agi}/survey)",
             " same => n,Hangup()",
         ]
+    lines += _hold_and_spy(agi)
     own_numbers = [re.escape(n) for t in config.tenants for n in t.tenant.numbers]
+    lines += _consult(settings, own_numbers)
     lines += _callback_and_route_out(settings, out_dir, own_numbers)
     lines += [
         "",

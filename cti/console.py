@@ -10,30 +10,50 @@ It listens to the journal and pushes to the consoles through the hub:
 - `call.update` to the agent as their call is answered, put on hold, ended.
 
 Actions from the pages go to the tenant's ACD runner; every one is checked against
-the user's tenant and role, and refusals come back as `CenterError`.
+the user's tenant and role, and refusals come back as `CenterError`. Call controls
+(`call.*`) act only on the agent's own current call (`calls`), named or not;
+`callback.schedule` writes a pending row of the `callbacks` table; `supervisor.spy`
+rings the supervisor's own extension into ChanSpy on one of their tenant's agents.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.errors import RoutingError
 from acd.runner import AcdRunner
 from agent_console.auth import Principal
 from agent_console.hub import SUPERVISORS, Hub, message
-from agent_console.ws import CenterError, NotReady, SetAgentState, WrapUpDone, WrapUpMore
+from agent_console.ws import (
+    CallRef,
+    CenterError,
+    Dial,
+    NotReady,
+    ScheduleCallback,
+    SetAgentState,
+    Spy,
+    Transfer,
+    WrapUpDone,
+    WrapUpMore,
+)
 from cti.config import PlatformConfig, TenantConfig
+from cti.errors import AsteriskError
 from cti.store import customers as customer_store
 from cti.store.journal import Journal
+from cti.store.models import Callback
+from cti.store.users import get_user
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folded
@@ -41,6 +61,7 @@ from reports.fold import Folded
 log = logging.getLogger("cti.console")
 
 HISTORY_LIMIT = 20
+DIALABLE = re.compile(r"^\+?[0-9*#]{2,32}$")
 
 
 class ConsoleBridge:
@@ -70,6 +91,7 @@ class ConsoleBridge:
         self.last_call: dict[tuple[str, str], str] = {}  # the call an agent wraps up
         self.by_call: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, call) -> agent
         self.pop_latency: list[float] = []
+        self.recorder: Any = None  # cti.recording.Recorder: recording.* actions
         journal.subscribe(self.on_event)
 
     # -- journal in ----------------------------------------------------------------------
@@ -305,16 +327,158 @@ class ConsoleBridge:
 
     async def act(self, principal: Principal, action: str, body: BaseModel) -> dict[str, Any]:
         tenant = self._tenant(principal)
+        if action.startswith("recording.") and self.recorder is not None:
+            return await self.recorder.act(principal, action)  # type: ignore[no-any-return]
         runner = self.runners[tenant.tenant.id]
         try:
+            if action == "supervisor.spy":
+                assert isinstance(body, Spy)
+                return await self._spy(principal, runner, body)
             if action.startswith("supervisor."):
                 return self._supervise(tenant, runner, action, body)
             agent = principal.agent_id
             if agent is None or agent not in runner.extensions:
                 raise CenterError(f"user {principal.username!r} is not an agent of this tenant")
+            if action.startswith("call.") or action == "callback.schedule":
+                return await self._call_action(tenant, runner, agent, action, body)
             return self._agent_action(tenant, runner, agent, action, body)
         except RoutingError as exc:
             raise CenterError(str(exc)) from None
+        except AsteriskError as exc:
+            raise CenterError(f"{action} failed on Asterisk: {exc}") from None
+
+    # -- call controls -------------------------------------------------------------------
+
+    def _current_call(self, tenant: str, agent: str, body: CallRef) -> dict[str, Any]:
+        """The agent's own call in progress; `body.call_id`, when given, must be it."""
+        call = self.calls.get((tenant, agent))
+        if call is None or call["state"] not in ("talking", "on_hold", "dialing"):
+            raise CenterError("you have no call in progress")
+        if body.call_id is not None and body.call_id != call["call_id"]:
+            raise CenterError(f"call {body.call_id!r} is not your current call")
+        return call
+
+    async def _call_action(
+        self, tenant: TenantConfig, runner: AcdRunner, agent: str, action: str, body: BaseModel
+    ) -> dict[str, Any]:
+        tid = tenant.tenant.id
+        if action == "call.dial":
+            assert isinstance(body, Dial)
+            return await self._dial(tid, runner, agent, body)
+        if action == "callback.schedule":
+            assert isinstance(body, ScheduleCallback)
+            return await self._schedule_callback(tenant, agent, body)
+        assert isinstance(body, CallRef)
+        call = self._current_call(tid, agent, body)
+        if action == "call.hangup":
+            await runner.hangup(agent)
+        elif action in ("call.hold", "call.unhold"):
+            await runner.set_hold(agent, action == "call.hold")
+        elif action == "call.transfer_complete":
+            await runner.complete_transfer(agent)
+        elif action == "call.transfer_cancel":
+            await runner.cancel_transfer(agent)
+        elif action == "call.transfer" and isinstance(body, Transfer) and body.mode == "attended":
+            if body.to_kind != "number":
+                raise CenterError("an attended transfer consults a number")
+            self._check_number(body.to)
+            await runner.consult(agent, body.to)
+            return {"call_id": call["call_id"], "consulting": body.to}
+        elif action == "call.transfer":
+            assert isinstance(body, Transfer)
+            destination = body.to
+            if body.to_kind == "queue" and destination not in {q.id for q in tenant.queues}:
+                raise CenterError(f"no queue {destination!r} in this tenant")
+            if body.to_kind == "number":
+                self._check_number(destination)
+            base, _, n = call["call_id"].partition("-t")
+            segment = f"{base}-t{int(n or 0) + 1}"
+            await runner.transfer(agent, body.to_kind, destination, segment, mode=body.mode)
+            return {
+                "call_id": call["call_id"],
+                "to_call": segment if body.to_kind == "queue" else None,
+            }
+        else:
+            raise CenterError(f"{action} is not available in this version")
+        return {"call_id": call["call_id"]}
+
+    def _check_number(self, number: str) -> None:
+        """A number to dial out: digits only (it goes into a dial string), not one of ours
+        (a call re-entering through our IVR would mix with the one it came from)."""
+        if not DIALABLE.match(number):
+            raise CenterError(f"cannot dial {number!r}: digits, '*', '#', a leading '+'")
+        if self.config.tenant_for_number(number) is not None:
+            raise CenterError(f"{number} is one of our numbers: transfer to a queue instead")
+
+    async def _dial(self, tenant: str, runner: AcdRunner, agent: str, body: Dial) -> dict[str, Any]:
+        call_id = f"out-{uuid.uuid4().hex[:20]}"
+        key = (tenant, agent)
+        current = self.calls.get(key)
+        if current is not None and current["state"] not in ("ended", "missed", "gone"):
+            raise CenterError("finish your current call first")
+        await runner.dial(agent, body.number, call_id)
+        self.calls[key] = {
+            "call_id": call_id,
+            "state": "dialing",
+            "since": self.clock(),
+            "queue": None,
+            "direction": "outbound",
+            "number": body.number,
+            "customer_id": body.customer_id,
+        }
+        self.by_call[(tenant, call_id)] = key
+        self.last_call[key] = call_id
+        self.hub.to_agent(tenant, agent, message("call.update", **self.calls[key]))
+        return {"call_id": call_id, "number": body.number}
+
+    async def _schedule_callback(
+        self, tenant: TenantConfig, agent: str, body: ScheduleCallback
+    ) -> dict[str, Any]:
+        """A callback the agent promised: a pending row (the dialer takes it from there)."""
+        tid = tenant.tenant.id
+        try:
+            number = customer_store.normalise_phone(body.number, tenant.tenant.region)
+        except customer_store.InvalidPhone as exc:
+            raise CenterError(str(exc)) from None
+        if body.queue is not None and body.queue not in {q.id for q in tenant.queues}:
+            raise CenterError(f"no queue {body.queue!r} in this tenant")
+        now = self.clock()
+        if body.at is not None and body.at < now - 60:
+            raise CenterError("a callback cannot be scheduled in the past")
+        if body.customer_id is not None:
+            scope = customer_store.TenantScope.from_config(tenant)
+            if await customer_store.get(self.engine, scope, body.customer_id) is None:
+                raise CenterError(f"no customer {body.customer_id!r} in this tenant")
+        row = {
+            "tenant_id": tid,
+            "number": number,
+            "customer_id": body.customer_id,
+            "queue": body.queue,
+            "source": "agent",
+            "call_id": self.last_call.get((tid, agent)),
+            "requested_at": now,
+            "window_start": body.at,
+            "status": "pending",
+            "attempts": 0,
+            "agent_id": agent,
+            "updated_at": now,
+        }
+        async with self.engine.begin() as conn:
+            result = await conn.execute(insert(Callback).values(**row))
+        key = result.inserted_primary_key
+        return {"callback_id": key[0] if key else None, "number": number, "at": body.at}
+
+    async def _spy(self, principal: Principal, runner: AcdRunner, body: Spy) -> dict[str, Any]:
+        if principal.role not in SUPERVISORS:
+            raise CenterError("listening to calls needs the supervisor role")
+        if body.agent_id not in runner.extensions:
+            raise CenterError(f"no agent {body.agent_id!r} in this tenant")
+        user = await get_user(self.engine, principal.tenant_id, principal.username)
+        if user is None or not user.extension:
+            raise CenterError("you have no phone extension to listen on")
+        await runner.spy(body.agent_id, user.extension, body.mode)
+        call = self.calls.get((principal.tenant_id, body.agent_id)) or {}
+        return {"agent_id": body.agent_id, "mode": body.mode, "call_id": call.get("call_id")}
 
     def _agent_action(
         self, tenant: TenantConfig, runner: AcdRunner, agent: str, action: str, body: BaseModel

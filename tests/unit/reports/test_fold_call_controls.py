@@ -1,0 +1,93 @@
+"""The fold of the console's call controls: hold, blind transfer, click-to-call.
+
+A blind transfer to a queue ends the first agent's talk (a `call.transferred`, then
+`call.finished`) and the caller comes back as a new visit under its own id
+(`<call>-t1`): two rows, each with its own agent and talk time, the first counted
+as transferred. A click-to-call row is outbound and has no queue, so it is in no
+queue KPI.
+"""
+
+from __future__ import annotations
+
+from reports import events as ev
+from reports.events import DomainEvent
+from reports.fold import Folder
+from reports.kpis import Outcome
+
+
+def _e(
+    at: float, what: str, call: str | None = None, agent: str | None = None, /, **kw: object
+) -> DomainEvent:
+    queue = kw.pop("queue", None)
+    return DomainEvent("t", at, what, call, agent, queue, data=dict(kw))  # type: ignore[arg-type]
+
+
+def _agent(at: float, agent: str, state: str) -> DomainEvent:
+    return _e(at, ev.AGENT_STATE, None, agent, state=state, reason="")
+
+
+def test_a_blind_transfer_splits_the_talk_between_two_rows() -> None:
+    folder = Folder("t")
+    for event in [
+        _agent(0, "alice", "ready"),
+        _agent(0, "carol", "ready"),
+        _e(1, ev.CALL_ARRIVED, "L", ani="+33612345678", dnis="5000", direction="inbound"),
+        _e(5, ev.CALL_QUEUED, "L", queue="sales", tier=0, caller_number="+33612345678"),
+        _e(6, ev.CALL_OFFERED, "L", "alice", queue="sales", offer_id=1),
+        _agent(6, "alice", "reserved"),
+        _e(8, ev.CALL_ANSWERED, "L", "alice"),
+        _agent(8, "alice", "on_call"),
+        _e(20, ev.CALL_HELD, "L", "alice"),
+        _e(26, ev.CALL_UNHELD, "L", "alice"),
+        _e(40, ev.CALL_TRANSFERRED, "L", "alice", kind="queue", destination="support"),
+        _e(40, ev.CALL_FINISHED, "L", outcome="answered"),
+        _agent(40, "alice", "wrap_up"),
+        _e(41, ev.CALL_QUEUED, "L-t1", queue="support", tier=0, caller_number="+33612345678"),
+        _e(43, ev.CALL_OFFERED, "L-t1", "carol", queue="support", offer_id=2),
+        _e(45, ev.CALL_ANSWERED, "L-t1", "carol"),
+        _agent(45, "carol", "on_call"),
+        _agent(50, "alice", "ready"),
+        _e(75, ev.CALL_FINISHED, "L-t1", outcome="answered"),
+        _e(76, ev.CALL_HUNGUP, "L", cause=16),
+    ]:
+        folder.apply(event)
+    first, second = folder.calls["L"], folder.calls["L-t1"]
+    assert (first.agent, first.transfers, first.hold_seconds) == ("alice", 1, 6.0)
+    assert first.talk_seconds == 40 - 8 - 6 and first.acw_seconds == 10
+    assert (second.agent, second.queue, second.transfers) == ("carol", "support", 0)
+    assert second.talk_seconds == 30 and second.queue_seconds == 4
+    one, two = first.record(), second.record()
+    assert one is not None and two is not None
+    assert one.transferred and not two.transferred
+    assert one.outcome == two.outcome == Outcome.ANSWERED
+    assert (one.agent, two.agent) == ("alice", "carol")
+
+
+def test_a_hold_still_open_when_the_talk_ends_is_closed_there() -> None:
+    folder = Folder("t")
+    for event in [
+        _e(5, ev.CALL_QUEUED, "C", queue="sales"),
+        _e(8, ev.CALL_ANSWERED, "C", "alice"),
+        _e(10, ev.CALL_HELD, "C", "alice"),
+        _e(13, ev.CALL_FINISHED, "C", outcome="answered"),  # the agent hung up while holding
+    ]:
+        folder.apply(event)
+    row = folder.calls["C"]
+    assert row.hold_seconds == 3 and row.talk_seconds == 2 and row.held_since is None
+
+
+def test_click_to_call_is_an_outbound_row_outside_the_queue_figures() -> None:
+    folder = Folder("t")
+    changes = []
+    for event in [
+        _e(1, ev.CALL_ARRIVED, "out-1", "alice", ani="1001", dnis="7002", direction="outbound"),
+        _e(4, ev.CALL_ANSWERED, "out-1", "alice"),
+        _e(10, ev.CALL_FINISHED, "out-1", "alice", outcome="answered", direction="outbound"),
+        _e(10, ev.CALL_HUNGUP, "out-1", cause=None),
+    ]:
+        changes += folder.apply(event).calls
+    row = folder.calls["out-1"]
+    assert (row.direction, row.agent, row.dnis, row.queue) == ("outbound", "alice", "7002", None)
+    assert row.talk_seconds == 6 and row.ended_at == 10
+    assert row.record() is None  # in no queue's figures
+    assert all(c.before is None and c.after is None for c in changes)

@@ -1,0 +1,200 @@
+"""The console's call controls refuse what is not the user's to do, before any AMI action.
+
+Two tenants on one installation: an agent of one tenant, or of the same tenant but
+not on the call, can never act on another agent's call; a supervisor can only
+listen to the agents of their own tenant. Every refusal is a `CenterError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.commands import OfferCall
+from acd.events import CallQueued, OfferAnswered
+from acd.runner import SPY_OPTIONS, TALKING, AcdRunner, Leg
+from agent_console.auth import Principal
+from agent_console.hub import Hub
+from agent_console.ws import CallRef, CenterError, Dial, ScheduleCallback, Spy, Transfer
+from cti.asterisk_conf import render_asterisk_config
+from cti.config import PlatformConfig, TenantConfig
+from cti.console import ConsoleBridge
+from cti.settings import Settings
+from cti.store.journal import Journal
+
+
+class NoAmi:
+    """An AMI link that must not be used: every refusal happens before Asterisk."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def subscribe(self, _subscriber: Any) -> Any:
+        return lambda: None
+
+    async def action(self, name: str, **headers: Any) -> None:
+        self.sent.append((name, headers))
+
+    async def originate(self, channel: str, **headers: Any) -> None:
+        self.sent.append(("Originate", {"Channel": channel, **headers}))
+
+
+def _two_tenants(example: PlatformConfig) -> PlatformConfig:
+    acme = example.tenants[0]
+    data = acme.model_dump()
+    data["tenant"] = {**data["tenant"], "id": "beta", "name": "Beta", "numbers": ["6000"]}
+    data["agents"] = [
+        {**a, "id": f"b-{a['id']}", "extension": "2" + a["extension"][1:]} for a in data["agents"]
+    ]
+    return PlatformConfig(tenants=(acme, TenantConfig.model_validate(data)))
+
+
+@pytest.fixture
+async def bridge(example_config: PlatformConfig) -> AsyncIterator[tuple[ConsoleBridge, NoAmi]]:
+    config = _two_tenants(example_config)
+    ami = NoAmi()
+    runners = {
+        t.tenant.id: AcdRunner(t, ami, Settings())  # type: ignore[arg-type]
+        for t in config.tenants
+    }
+    engine = create_async_engine("sqlite+aiosqlite:///:memory:")
+    console = ConsoleBridge(config, runners, Journal(engine), Hub(), engine)
+    acme = runners["acme"]
+    acme.login("alice")
+    acme.ready("alice")
+    # a caller queued in sales is offered to alice, who answers: call L1 (runner id c1)
+    leg = acme.legs["c1"] = Leg("c1", "Local/5000@cti-inbound-1;2", "sales", uniqueid="c1")
+    [offer] = [c for c in acme.feed(CallQueued("c1", "sales")) if isinstance(c, OfferCall)]
+    acme.feed(OfferAnswered("c1", "alice", offer.offer_id))
+    leg.state, leg.agent_id, leg.offer_id = TALKING, "alice", offer.offer_id
+    leg.agent_channel = "Local/1001@cti-sim-agent-2;1"
+    acme.login("bob")
+    acme.ready("bob")
+    console.calls[("acme", "alice")] = {"call_id": "L1", "state": "talking"}
+    yield console, ami
+    await engine.dispose()
+
+
+def _who(tenant: str, name: str, role: str = "agent", agent: str | None = None) -> Principal:
+    return Principal(tenant, name, role, agent)
+
+
+@pytest.mark.parametrize(
+    ("principal", "action", "body"),
+    [
+        # bob (same tenant, no call) names alice's call, or none
+        (_who("acme", "bob", agent="bob"), "call.hangup", CallRef(call_id="L1")),
+        (_who("acme", "bob", agent="bob"), "call.hold", CallRef()),
+        (_who("acme", "bob", agent="bob"), "call.unhold", CallRef(call_id="L1")),
+        (
+            _who("acme", "bob", agent="bob"),
+            "call.transfer",
+            Transfer(call_id="L1", to_kind="number", to="7001"),
+        ),
+        # a user of another tenant bound to an agent id of acme's
+        (_who("beta", "eve", agent="alice"), "call.hangup", CallRef(call_id="L1")),
+        (_who("beta", "eve", agent="b-alice"), "call.hangup", CallRef(call_id="L1")),
+        # alice herself: a call that is not hers, a queue that does not exist
+        (_who("acme", "alice", agent="alice"), "call.hangup", CallRef(call_id="L2")),
+        (
+            _who("acme", "alice", agent="alice"),
+            "call.transfer",
+            Transfer(to_kind="queue", to="nope"),
+        ),
+        (_who("acme", "alice", agent="alice"), "call.unhold", CallRef()),  # not on hold
+        (_who("acme", "alice", agent="alice"), "call.transfer_complete", CallRef()),
+        (_who("acme", "alice", agent="alice"), "call.transfer_cancel", CallRef()),
+        (
+            _who("acme", "alice", agent="alice"),
+            "call.transfer",
+            Transfer(to_kind="queue", to="support", mode="attended"),
+        ),
+        (_who("acme", "bob", agent="bob"), "call.transfer_complete", CallRef(call_id="L1")),
+        # a number that is not one (it would go into a dial string), or one of ours
+        (
+            _who("acme", "alice", agent="alice"),
+            "call.transfer",
+            Transfer(to_kind="number", to="7001&PJSIP/9999"),
+        ),
+        (
+            _who("acme", "alice", agent="alice"),
+            "call.transfer",
+            Transfer(to_kind="number", to="5000"),
+        ),
+        (
+            _who("acme", "alice", agent="alice"),
+            "call.transfer",
+            Transfer(to_kind="number", to="x", mode="attended"),
+        ),
+        (_who("acme", "alice", agent="alice"), "call.dial", Dial(number="7001")),  # on a call
+        (
+            _who("acme", "alice", agent="alice"),
+            "callback.schedule",
+            ScheduleCallback(number="not a number"),
+        ),
+        # supervisors: another tenant's agent, an agent without a call
+        (_who("beta", "sue", "supervisor"), "supervisor.spy", Spy(agent_id="alice")),
+        (_who("acme", "sue", "supervisor"), "supervisor.spy", Spy(agent_id="b-alice")),
+        # an unknown tenant
+        (_who("gamma", "x", agent="alice"), "call.hangup", CallRef()),
+    ],
+)
+async def test_refused_before_any_ami_action(
+    bridge: tuple[ConsoleBridge, NoAmi], principal: Principal, action: str, body: Any
+) -> None:
+    console, ami = bridge
+    with pytest.raises(CenterError):
+        await console.act(principal, action, body)
+    assert ami.sent == []
+    assert console.runners["acme"].legs["c1"].state == TALKING
+
+
+async def test_the_agent_on_the_call_does_act(bridge: tuple[ConsoleBridge, NoAmi]) -> None:
+    console, ami = bridge
+    alice = _who("acme", "alice", agent="alice")
+    assert await console.act(alice, "call.hold", CallRef(call_id="L1")) == {"call_id": "L1"}
+    redirect = [h for name, h in ami.sent if name == "Redirect"]
+    assert redirect and redirect[0]["Context"] == "cti-hold"
+    assert redirect[0]["ExtraChannel"] == "Local/1001@cti-sim-agent-2;1"
+    ami.sent.clear()
+    result = await console.act(alice, "call.transfer", Transfer(to_kind="queue", to="support"))
+    assert result == {"call_id": "L1", "to_call": "L1-t1"}
+    assert console.runners["acme"].agent_states["alice"] == "wrap_up"
+    assert ("Redirect", {"Channel": "Local/5000@cti-inbound-1;2", "Context": "cti-wait",
+            "Exten": "acme-support", "Priority": 1}) in ami.sent  # fmt: skip
+    assert console.runners["acme"].segments == {"c1": "L1-t1"}
+
+
+def test_the_generated_dialplan_has_hold_consult_and_spy(example_config: PlatformConfig) -> None:
+    files = render_asterisk_config(Path("/tmp/x"), Settings(), example_config)
+    assert "load => app_chanspy.so" in files["modules.conf"]
+    plan = files["extensions.conf"]
+    for context in ("[cti-hold]", "[cti-consult]", "[cti-spy]"):
+        assert context in plan
+    spy = plan.split("[cti-spy]")[1].split("\n\n")[0]
+    assert "ChanSpy(${CTI_SPY_TARGET},${CTI_SPY_OPTIONS})" in spy
+    hold = plan.split("[cti-hold]")[1].split("\n\n")[0]
+    assert "exten => caller,1,MusicOnHold(default," in hold and "CtiDialStatus: ANSWER" in hold
+    assert SPY_OPTIONS == {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
+
+
+async def test_a_callback_in_talk_can_be_hung_up_but_not_held(
+    bridge: tuple[ConsoleBridge, NoAmi],
+) -> None:
+    console, ami = bridge
+    runner = console.runners["acme"]
+    leg = runner.legs.pop("c1")  # alice's call is a callback we placed: no caller channel
+    runner.legs["c1"] = Leg("c1", "", "sales", TALKING, leg.offer_id, "alice")
+    runner.legs["c1"].agent_channel = "Local/1001@cti-sim-agent-9;1"
+    alice = _who("acme", "alice", agent="alice")
+    for action in ("call.hold", "call.transfer"):
+        body = Transfer(to_kind="queue", to="support") if action == "call.transfer" else CallRef()
+        with pytest.raises(CenterError, match="callback"):
+            await console.act(alice, action, body)
+    assert ami.sent == []
+    await console.act(alice, "call.hangup", CallRef())
+    assert ami.sent == [("Hangup", {"Channel": "Local/1001@cti-sim-agent-9;1"})]
