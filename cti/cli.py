@@ -10,10 +10,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cti import customers_cli, db_cli, report_cli, simulate_cli, staffing_cli
+from cti import customers_cli, db_cli, recordings_cli, report_cli, simulate_cli, staffing_cli
 from cti.asterisk_conf import write_asterisk_config
-from cti.config import PlatformConfig, load_config
-from cti.errors import ConfigError, CtiError
+from cti.cli_support import settings_and_config
+from cti.config import PlatformConfig
+from cti.errors import CtiError
 from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     db_cli.add_arguments(sub)
     staffing_cli.add_arguments(sub)
     simulate_cli.add_arguments(sub)
+    recordings_cli.add_arguments(sub)
     args = parser.parse_args(argv)
 
     if args.command == "report":
@@ -81,16 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         return staffing_cli.run(args)
     if args.command == "simulate":
         return simulate_cli.run(args)
+    if args.command == "recordings":
+        return recordings_cli.run(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    settings = Settings() if args.config_dir is None else Settings(config_dir=args.config_dir)
-    try:
-        config = load_config(settings.config_dir)
-    except ConfigError as exc:
-        print(f"cti: configuration error: {exc}", file=sys.stderr)
+    loaded = settings_and_config(args.config_dir)
+    if loaded is None:
         return 2
+    settings, config = loaded
     if args.command == "check-config":
         print(f"configuration ok: {len(config.tenants)} tenant(s)")
         return 0

@@ -140,6 +140,7 @@ class Queue(_Model):
     thresholds: QueueThresholds = Field(
         default_factory=QueueThresholds, description="Wallboard alert levels."
     )
+    record: bool = Field(default=False, description="Record answered calls (MixMonitor).")
 
 
 class Agent(_Model):
@@ -187,6 +188,12 @@ class TenantConfig(_Model):
     dispositions: tuple[Disposition, ...] = Field(
         default=(),
         description="Wrap-up codes; empty: the agent writes any code (or none).",
+    )
+    recording_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=90, description="Call recordings older than this are purged."
+    )
+    agents_may_play_recordings: bool = Field(
+        default=False, description="Agents may play the recordings of calls they took."
     )
 
     def queue(self, queue_id: str) -> Queue:

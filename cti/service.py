@@ -33,6 +33,7 @@ from cti.db import create_engine, database_status
 from cti.errors import AsteriskError
 from cti.live_publisher import LivePublisher
 from cti.queue_log_writer import QueueLogWriter
+from cti.recording import Recorder
 from cti.settings import Settings
 from cti.store.calls import records_since
 from cti.store.directory import StoreDirectories
@@ -129,6 +130,9 @@ class Service:
         )
         self.live.subscribe(self.console.on_live)
         self.app.state.center = self.console
+        self.recorder = Recorder(config, self.ami, self.calls, self.engine, settings.recordings_dir)
+        self.journal.subscribe(self.recorder.on_event)
+        self.console.recorder = self.recorder
         self.call_changes: list[CallChange] = []
         self._http: _QuietServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -147,6 +151,7 @@ class Service:
         for runner in self.acd.values():
             runner.start()
         await self.ami.start()
+        self.recorder.start()
         config = uvicorn.Config(
             self.app,
             host=self.settings.http_host,
@@ -184,6 +189,7 @@ class Service:
         self._tasks.clear()
         for runner in self.acd.values():
             await runner.close()
+        await self.recorder.close()
         await self.ami.close()
         await self.agi.close()
         await self.journal.close()

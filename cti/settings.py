@@ -50,3 +50,5 @@ class Settings(BaseSettings):
 
     asterisk_bin: str = "/usr/sbin/asterisk"
     prompts_dir: Path = Path("var/prompts")
+    # call recordings (MixMonitor writes them: Asterisk must reach the same path)
+    recordings_dir: Path = Path("var/recordings")

@@ -230,3 +230,22 @@ class Callback(Base):
         Index("ix_callbacks_tenant_status", "tenant_id", "status"),
         Index("ix_callbacks_tenant_number", "tenant_id", "number"),
     )
+
+
+class Recording(Base):
+    """A call's recording (MixMonitor): its file, when it ran, and the agent's pauses.
+
+    `pauses` lists `[start, end]` epoch pairs (`end` null while a pause lasts); the
+    file holds the call's audio without them (`cti.recording`)."""
+
+    __tablename__ = "recordings"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    __table_args__ = (Index("ix_recordings_tenant_started", "tenant_id", "started_at"),)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.db import create_engine
-from cti.store.schema import current_revision, upgrade
+from cti.store.schema import current_revision, head_revision, upgrade
 
 
 def _indexes(connection: Connection) -> dict[str, dict[str, list[str]]]:
@@ -32,7 +32,7 @@ async def _read(engine: AsyncEngine) -> dict[str, dict[str, list[str]]]:
 async def test_upgrade_adds_and_downgrade_removes_report_indexes(store_url: str) -> None:
     engine = create_engine(store_url)
     try:
-        assert await current_revision(engine) == "0002"
+        assert await current_revision(engine) == head_revision()
         indexes = await _read(engine)
         states = indexes["ix_agent_states_tenant_start_report"]
         if engine.dialect.name == "postgresql":
