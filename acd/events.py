@@ -54,7 +54,10 @@ class CallQueued:
     `tier` is the customer's value tier (0 = standard, higher = more valuable).
     `customer_id` enables the sticky agent; `sticky_agent_id` names the agent who
     last served the customer when the caller knows it (e.g. from the store, after
-    a restart); otherwise the router's own memory is used.
+    a restart); otherwise the router's own memory is used. `for_agent_id` (a transfer
+    to that agent) offers the call to that agent alone, whatever the queue's policy,
+    for the queue's sticky wait (`TRANSFER_WAIT_SECONDS` when it has none), then to
+    the queue.
     """
 
     call_id: str
@@ -63,6 +66,7 @@ class CallQueued:
     tier: int = 0
     customer_id: str | None = None
     sticky_agent_id: str | None = None
+    for_agent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

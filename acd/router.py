@@ -66,6 +66,8 @@ from acd.state import (
     call_next,
 )
 
+TRANSFER_WAIT_SECONDS = 60.0  # how long a call transferred to an agent waits for them
+
 
 class Router(Engine):
     """The ACD: decides which agent takes which call, and when."""
@@ -230,13 +232,13 @@ class Router(Engine):
         if spec.max_wait is not None:
             at = now + spec.max_wait.after_seconds
             self._timers.add(at, timers.MAX_WAIT, call.call_id, call.seq)
-        sticky = self._sticky_agent(call, event)
+        sticky, wait = self._sticky_agent(call, event)
         if sticky is not None and sticky.state is AgentState.READY:
             self._offer(call, sticky, queue, now)
-        elif sticky is not None and spec.sticky_wait_seconds:
+        elif sticky is not None and wait:
             call.sticky_agent = sticky
             matching.admit(call)
-            at = now + spec.sticky_wait_seconds
+            at = now + wait
             self._timers.add(at, timers.STICKY, call.call_id, call.seq)
         else:
             self._place(call, now)
@@ -337,15 +339,20 @@ class Router(Engine):
             return None
         return offer
 
-    def _sticky_agent(self, call: Call, event: CallQueued) -> Agent | None:
-        """The agent who last served the caller, if the queue waits for them and they can."""
+    def _sticky_agent(self, call: Call, event: CallQueued) -> tuple[Agent | None, float | None]:
+        """The agent the call waits for first, and how long: the transfer's target (any
+        policy), or the agent who last served the caller if the queue waits for them."""
         spec = call.queue.spec
-        if spec.policy is not Policy.VALUE or spec.sticky_wait_seconds is None:
-            return None
-        agent_id = event.sticky_agent_id
-        if agent_id is None and event.customer_id is not None:
-            agent_id = self._last_agent.get(event.customer_id)
+        if event.for_agent_id is not None:
+            agent_id: str | None = event.for_agent_id
+            wait = spec.sticky_wait_seconds or TRANSFER_WAIT_SECONDS
+        elif spec.policy is not Policy.VALUE or spec.sticky_wait_seconds is None:
+            return None, None
+        else:
+            agent_id, wait = event.sticky_agent_id, spec.sticky_wait_seconds
+            if agent_id is None and event.customer_id is not None:
+                agent_id = self._last_agent.get(event.customer_id)
         agent = None if agent_id is None else self._agents.get(agent_id)
         if agent is None or agent.state not in STAFFED:
-            return None
-        return agent if agent.agent_id in call.lanes[0].eligible else None
+            return None, None
+        return (agent, wait) if agent.agent_id in call.lanes[0].eligible else (None, None)

@@ -103,7 +103,7 @@ from cti.ami_events import (
     UserEvent,
 )
 from cti.asterisk_conf import agent_device, native_queue_name
-from cti.config import TenantConfig
+from cti.config import Agent, TenantConfig
 from cti.errors import AsteriskError
 from cti.routing import router_specs
 from cti.settings import Settings
@@ -237,6 +237,7 @@ class AcdRunner:
         self.callback_legs: dict[str, str] = {}  # our originated channel id -> call id
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
+        self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
         self.outbound: dict[str, Outbound] = {}  # click-to-call channel id -> the call
         self.reasons: dict[str, str] = {}  # not-ready reason per agent
         self._persisted: dict[str, str] = {}
@@ -380,15 +381,21 @@ class AcdRunner:
         """Blind transfer: the agent's talk ends here (wrap-up follows); the caller goes to
         a queue (a new visit, `segment_id`, with the call's data) or out to a number."""
         leg = self.talking_leg(agent_id, caller=True)
-        if kind == "queue" and destination not in self.queue_ids.values():
+        data = {"kind": kind, "destination": destination, "mode": mode}
+        if kind == "agent":  # through a queue the target serves, waiting for them first
+            target = next((a for a in self.tenant.agents if a.id == destination), None)
+            if target is None or target.id == agent_id:
+                raise RoutingError(f"cannot transfer to agent {destination!r}")
+            destination = self._queue_for(target, prefer=leg.queue)
+            self.for_agent[segment_id] = target.id
+            kind = "queue"
+        elif kind == "queue" and destination not in self.queue_ids.values():
             raise RoutingError(f"no queue {destination!r} in {self.tenant_id!r}")
-        if kind not in ("queue", "number"):
+        elif kind not in ("queue", "number"):
             raise RoutingError(f"cannot transfer to a {kind!r}")
         del self.legs[leg.call_id]
         if kind == "queue":
             self.segments[leg.uniqueid or leg.call_id] = segment_id
-        data = {"kind": kind, "destination": destination, "mode": mode}
-        if kind == "queue":
             data["to_call"] = segment_id
         self._journal_transfer(leg.call_id, agent_id, data)
         self.feed(CallEnded(leg.call_id))
@@ -411,6 +418,15 @@ class AcdRunner:
             if leg.held and leg.agent_channel:
                 self._commands.put_nowait(_HangupChannel(leg.agent_channel))
         return leg.call_id
+
+    def _queue_for(self, target: Agent, prefer: str) -> str:
+        """A queue `target` serves and has the skills for (the call's own first)."""
+        specs = {q.id: q for q in self.tenant.queues}
+        for queue in sorted(target.queues, key=lambda q: q != prefer):
+            needs = specs[queue].skills
+            if all(target.skills.get(skill, 0) >= level for skill, level in needs.items()):
+                return queue
+        raise RoutingError(f"agent {target.id!r} has the skills of none of their queues")
 
     def _journal_transfer(self, call_id: str, agent_id: str, data: dict[str, str]) -> None:
         if self.record is not None:
@@ -861,7 +877,11 @@ class AcdRunner:
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
         needs = parse_skills(event.fields.get("CtiSkills") or "")
-        self.feed(CallQueued(call_id, queue, needs, tier=tier, customer_id=customer))
+        target = self.for_agent.pop(call_id, None)
+        queued = CallQueued(
+            call_id, queue, needs, tier=tier, customer_id=customer, for_agent_id=target
+        )
+        self.feed(queued)
         callback = event.fields.get("CtiCallback")
         if callback:  # asked for in the IVR: keep a place, let the caller go
             self.request_callback(call_id, callback)

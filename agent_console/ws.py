@@ -87,7 +87,7 @@ class CallRef(_Body):
 
 
 class Transfer(CallRef):
-    to_kind: Literal["queue", "number"]
+    to_kind: Literal["agent", "queue", "number"]
     to: str = Field(min_length=1, max_length=64)
     mode: Literal["blind", "attended"] = "blind"
 

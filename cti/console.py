@@ -389,6 +389,10 @@ class ConsoleBridge:
             destination = body.to
             if body.to_kind == "queue" and destination not in {q.id for q in tenant.queues}:
                 raise CenterError(f"no queue {destination!r} in this tenant")
+            if body.to_kind == "agent" and destination not in {a.id for a in tenant.agents}:
+                raise CenterError(f"no agent {destination!r} in this tenant")
+            if body.to_kind == "agent" and destination == agent:
+                raise CenterError("a call cannot be transferred to the agent who has it")
             if body.to_kind == "number":
                 self._check_number(destination)
             base, _, n = call["call_id"].partition("-t")
@@ -396,7 +400,7 @@ class ConsoleBridge:
             await runner.transfer(agent, body.to_kind, destination, segment, mode=body.mode)
             return {
                 "call_id": call["call_id"],
-                "to_call": segment if body.to_kind == "queue" else None,
+                "to_call": segment if body.to_kind in ("queue", "agent") else None,
             }
         else:
             raise CenterError(f"{action} is not available in this version")

@@ -221,6 +221,30 @@ async def test_blind_transfer_to_a_queue_is_a_new_segment_for_the_next_agent(
     assert second.answered_at > first.talk_ended_at
 
 
+async def test_blind_transfer_to_an_agent_passes_over_the_others(center: Center) -> None:
+    """alice hands her sales caller to dave: bob is ready in sales too, but the call
+    waits for dave (busy with another caller) and goes to him when he is free."""
+    await center.phone("1001", ring="1", talk="30")
+    await center.phone("1002", ring="1", talk="2")
+    await center.phone("1004", ring="1", talk="2")
+    center.acd.login("dave")
+    center.acd.ready("dave")
+    other = await center.call(keys="2")  # support: dave takes it
+    await until(lambda: center.offers(other) == ["dave"], timeout=10, what="dave busy")
+    async with user(center, "alice") as alice:
+        await ready(alice)
+        _, journal_id = await talking(center, "alice")
+        center.acd.login("bob")
+        center.acd.ready("bob")
+        await alice.act("call.transfer", to_kind="agent", to="nobody", expect=409)
+        ack = await alice.act("call.transfer", to_kind="agent", to="dave")
+        segment = ack["result"]["to_call"]
+        await until(lambda: center.offers(segment) == ["dave"], timeout=20, what="to dave")
+        assert center.acd.agent_states["bob"] == "ready"  # passed over while dave was busy
+    first = await row(center, journal_id)
+    assert first.transfers == 1 and first.agent == "alice"
+
+
 async def test_blind_transfer_to_a_number_reaches_it(center: Center) -> None:
     await center.phone("1001", ring="1", talk="30")
     await center.phone("7001", ring="1", talk="5")
@@ -385,6 +409,8 @@ async def test_refusals_come_back_as_errors(center: Center) -> None:
                 error = await send("call.transfer", call_id=journal_id, to_kind="queue", to="x")
                 assert (error["type"], error["error"]) == ("error", "refused")
                 error = await send("call.transfer", to_kind="agent", to="carol")
+                assert error["error"] == "refused"  # bob has no call to transfer
+                error = await send("call.transfer", to_kind="planet", to="mars")
                 assert error["error"] == "invalid"
                 error = await send("supervisor.spy", agent_id="alice")
                 assert error["error"] == "forbidden"

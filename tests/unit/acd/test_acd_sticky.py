@@ -19,6 +19,7 @@ from acd import (
     SkillNeed,
     WrapUpDone,
 )
+from acd.router import TRANSFER_WAIT_SECONDS
 
 
 def router_where_ann_served_k1(**fields: Any) -> Router:
@@ -131,3 +132,34 @@ def test_a_last_agent_without_the_skills_the_call_needs_is_not_waited_for() -> N
     french = (SkillNeed("vip"), SkillNeed("french"))
     queued = CallQueued("c2", "vip", needs=french, customer_id="k1")
     assert offers(router.handle(queued, 4)) == [("c2", "bob")]
+
+
+def test_a_transfer_to_an_agent_waits_for_that_agent_whatever_the_policy() -> None:
+    """Policy EVEN, no sticky wait: the call still goes to the named agent first."""
+    spec = QueueSpec("desk", policy=Policy.EVEN, sticky_wait_seconds=None)
+    router = Router([spec], [agent("ann", "desk"), agent("bob", "desk")])
+    ready(router, "ann", 0)
+    ready(router, "bob", 1)
+    answer(router, router.handle(CallQueued("busy", "desk"), 2), 3)  # ann (idle longest)
+    assert router.handle(CallQueued("t1", "desk", for_agent_id="ann"), 10) == []
+    assert router.next_deadline() == 10 + TRANSFER_WAIT_SECONDS  # bob is passed over
+    router.handle(CallEnded("busy"), 20)
+    assert offers(router.handle(WrapUpDone("ann"), 21)) == [("t1", "ann")]
+
+
+def test_a_transfer_to_an_agent_falls_back_to_the_queue_after_the_wait() -> None:
+    spec = QueueSpec("desk", policy=Policy.EVEN, sticky_wait_seconds=None)
+    router = Router([spec], [agent("ann", "desk"), agent("bob", "desk")])
+    ready(router, "ann", 0)
+    ready(router, "bob", 1)
+    answer(router, router.handle(CallQueued("busy", "desk"), 2), 3)
+    router.handle(CallQueued("t1", "desk", for_agent_id="ann"), 10)
+    assert offers(router.handle(ClockTick(), 10 + TRANSFER_WAIT_SECONDS)) == [("t1", "bob")]
+
+
+def test_a_transfer_to_a_free_agent_rings_them_at_once() -> None:
+    spec = QueueSpec("desk", policy=Policy.EVEN, sticky_wait_seconds=None)
+    router = Router([spec], [agent("ann", "desk"), agent("bob", "desk")])
+    ready(router, "ann", 0)
+    ready(router, "bob", 1)  # ann idles longest, the transfer names bob
+    assert offers(router.handle(CallQueued("t1", "desk", for_agent_id="bob"), 5)) == [("t1", "bob")]
