@@ -25,8 +25,16 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    HTTPException,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketException,
+)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_console.auth import CurrentPrincipal, Principal, current_principal
@@ -193,6 +201,10 @@ def _center(conn: Any) -> ContactCenter:
 
 @router.websocket("/ws")
 async def console_socket(websocket: WebSocket) -> None:
+    origin = websocket.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != websocket.headers.get("host"):
+        # a page of another site opening our socket with the user's cookie: refused
+        raise WebSocketException(code=1008, reason="cross-site websocket refused")
     principal = await current_principal(websocket)
     hub: Hub = websocket.app.state.hub
     await websocket.accept()

@@ -338,3 +338,30 @@ async def test_a_websocket_takes_its_token_from_the_query(
     finally:
         server.should_exit = True
         await serving
+
+
+async def test_the_console_socket_refuses_another_sites_page(
+    engine: AsyncEngine, settings: Settings, example_config: PlatformConfig
+) -> None:
+    """A page of another site cannot open /ws with the user's cookie; our own pages can."""
+    app = create_app(_healthy, engine=engine, config=example_config, settings=settings)
+    token, _ = app.state.sessions.issue(Principal("acme", "alice", "agent", "alice"))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not serving.done()
+            await asyncio.sleep(0.01)
+        url = f"ws://127.0.0.1:{port}/ws?token={token}"
+        async with connect(url, origin=f"http://127.0.0.1:{port}") as ws:  # type: ignore[arg-type]
+            assert json.loads(await ws.recv())["type"] == "hello"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, origin="https://evil.example"):  # type: ignore[arg-type]
+                pass
+        assert refused.value.response.status_code == 403
+    finally:
+        server.should_exit = True
+        await serving
