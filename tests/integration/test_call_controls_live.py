@@ -372,6 +372,23 @@ async def test_supervisor_listens_through_chanspy(center: Center) -> None:
             leg = next(g for g in center.acd.legs.values() if g.agent_id == "alice")
             assert start.headers.get("SpyeeChannel") == leg.agent_channel
             assert start.headers.get("SpyerChannel", "").startswith("Local/1009@cti-sim-agent")
+            for mode, options in (("whisper", "qEw"), ("barge", "qEB")):
+                await sup.act("supervisor.spy", agent_id="alice", mode=mode)
+
+                async def spying(options: str = options) -> bool:
+                    data = [
+                        c.get("ApplicationData", "")
+                        for c in await channels(center)
+                        if c.get("Application") == "ChanSpy"
+                    ]
+                    return any(d.endswith("," + options) for d in data)
+
+                for _ in range(40):  # Asterisk runs ChanSpy with the mode's options
+                    if await spying():
+                        break
+                    await asyncio.sleep(0.2)
+                else:
+                    raise AssertionError(f"no ChanSpy with {options} for {mode}")
             await sup.act("supervisor.spy", agent_id="bob", mode="listen", expect=409)  # no call
             await sup.act("supervisor.spy", agent_id="mallory", mode="barge", expect=409)
         async with user(center, "sam", role="supervisor") as sup2:  # no extension: refused
