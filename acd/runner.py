@@ -55,6 +55,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from acd.commands import (
     Announce,
@@ -240,8 +241,7 @@ class AcdRunner:
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
         self.outbound: dict[str, Outbound] = {}  # click-to-call channel id -> the call
         self.reasons: dict[str, str] = {}  # not-ready reason per agent
-        self._persisted: dict[str, str] = {}
-        self._recorded_states: dict[str, tuple[str, str]] = {}
+        self._agent_seen: dict[str, tuple[str, str]] = {}  # last (state, reason) reported
         self.wrapup_ends: dict[str, float | None] = {}
         self._to_astdb: dict[str, str] = {}  # agent -> state not yet written to AstDB
         self._astdb_writer: asyncio.Task[None] | None = None  # agent -> end of wrap-up (None: open)
@@ -613,122 +613,70 @@ class AcdRunner:
         # the router names every agent whose state it changed in the event or a command
         touched = {getattr(c, "agent_id", None) for c in commands}
         touched.add(getattr(event, "agent_id", None))
-        agents = sorted(a for a in touched if a in self.extensions)
+        changed = self._agents_changed(sorted(a for a in touched if a in self.extensions))
         if self.record is not None:
-            self._journal(event, commands, agents)
-        self._persist(agents)
+            self._journal(event, commands, changed)
+        for agent_id, state, reason in changed:  # kept in AstDB for a restart
+            self._commands.put_nowait(_Persist(agent_id, f"{state}:{reason}"))
         return commands
 
-    def _journal(self, event: Event, commands: list[Command], agents: list[str]) -> None:
-        """Tell the journal what happened, as domain events (`reports.events`)."""
-        assert self.record is not None
-        at, tenant = self._now, self.tenant_id
-        out: list[DomainEvent] = []
-        if isinstance(event, CallQueued):
-            leg = self.legs.get(event.call_id)
-            out.append(
-                DomainEvent(
-                    tenant,
-                    at,
-                    ev.CALL_QUEUED,
-                    event.call_id,
-                    queue=event.queue,
-                    data={
-                        "tier": event.tier,
-                        "customer_id": event.customer_id,
-                        "caller_number": leg.caller_number if leg else None,
-                    },
-                )
-            )
-        elif isinstance(event, OfferAnswered):
-            out.append(DomainEvent(tenant, at, ev.CALL_ANSWERED, event.call_id, event.agent_id))
-        elif isinstance(event, OfferNotAnswered):
-            out.append(
-                DomainEvent(
-                    tenant,
-                    at,
-                    ev.CALL_OFFER_MISSED,
-                    event.call_id,
-                    event.agent_id,
-                    data={"offer_id": event.offer_id},
-                )
-            )
-        elif isinstance(event, CallbackRequested):
-            out.append(
-                DomainEvent(
-                    tenant, at, ev.CALLBACK_REQUESTED, event.call_id, data={"number": event.number}
-                )
-            )
-        for command in commands:
-            if isinstance(command, OfferCall | PlaceCallback):
-                out.append(
-                    DomainEvent(
-                        tenant,
-                        at,
-                        ev.CALL_OFFERED,
-                        command.call_id,
-                        command.agent_id,
-                        command.queue,
-                        data={"offer_id": command.offer_id},
-                    )
-                )
-            elif isinstance(command, CancelOffer):
-                out.append(
-                    DomainEvent(
-                        tenant,
-                        at,
-                        ev.CALL_OFFER_MISSED,
-                        command.call_id,
-                        command.agent_id,
-                        data={"offer_id": command.offer_id},
-                    )
-                )
-            elif isinstance(command, OverflowCall):
-                out.append(
-                    DomainEvent(
-                        tenant,
-                        at,
-                        ev.CALL_OVERFLOWED,
-                        command.call_id,
-                        data={"to_queue": command.to_queue},
-                    )
-                )
-            elif isinstance(command, RouteOut):
-                out.append(
-                    DomainEvent(
-                        tenant,
-                        at,
-                        ev.CALL_ROUTED_OUT,
-                        command.call_id,
-                        data={"kind": str(command.kind), "destination": command.destination},
-                    )
-                )
-            elif isinstance(command, CallFinished):
-                out.append(
-                    DomainEvent(
-                        tenant,
-                        at,
-                        ev.CALL_FINISHED,
-                        command.call_id,
-                        data={"outcome": str(command.outcome)},
-                    )
-                )
-        for agent_id in agents:
+    def _agents_changed(self, agent_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(agent, state, reason) of the named agents whose state moved since last reported."""
+        changed = []
+        for agent_id in agent_ids:
             state = str(self.router.agent_state(agent_id))
             reason = self.reasons.get(agent_id, "") if state == AgentState.NOT_READY else ""
-            if self._recorded_states.get(agent_id) != (state, reason):
-                self._recorded_states[agent_id] = (state, reason)
-                out.append(
-                    DomainEvent(
-                        tenant,
-                        at,
-                        ev.AGENT_STATE,
-                        agent_id=agent_id,
-                        data={"state": state, "reason": reason},
-                    )
-                )
-        for domain_event in out:
-            self.record(domain_event)
+            if self._agent_seen.get(agent_id) != (state, reason):
+                self._agent_seen[agent_id] = (state, reason)
+                changed.append((agent_id, state, reason))
+        return changed
+
+    def _journal(
+        self, event: Event, commands: list[Command], changed: list[tuple[str, str, str]]
+    ) -> None:
+        """Tell the journal what happened, as domain events (`reports.events`)."""
+        record = self.record
+        assert record is not None
+
+        def say(
+            kind: str,
+            call_id: str | None,
+            agent_id: str | None = None,
+            queue: str | None = None,
+            **data: Any,
+        ) -> None:
+            record(DomainEvent(self.tenant_id, self._now, kind, call_id, agent_id, queue, data))
+
+        if isinstance(event, CallQueued):
+            leg = self.legs.get(event.call_id)
+            number = leg.caller_number if leg else None
+            say(
+                ev.CALL_QUEUED,
+                event.call_id,
+                queue=event.queue,
+                tier=event.tier,
+                customer_id=event.customer_id,
+                caller_number=number,
+            )
+        elif isinstance(event, OfferAnswered):
+            say(ev.CALL_ANSWERED, event.call_id, event.agent_id)
+        elif isinstance(event, OfferNotAnswered):
+            say(ev.CALL_OFFER_MISSED, event.call_id, event.agent_id, offer_id=event.offer_id)
+        elif isinstance(event, CallbackRequested):
+            say(ev.CALLBACK_REQUESTED, event.call_id, number=event.number)
+        for c in commands:
+            if isinstance(c, OfferCall | PlaceCallback):
+                say(ev.CALL_OFFERED, c.call_id, c.agent_id, c.queue, offer_id=c.offer_id)
+            elif isinstance(c, CancelOffer):
+                say(ev.CALL_OFFER_MISSED, c.call_id, c.agent_id, offer_id=c.offer_id)
+            elif isinstance(c, OverflowCall):
+                say(ev.CALL_OVERFLOWED, c.call_id, to_queue=c.to_queue)
+            elif isinstance(c, RouteOut):
+                say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
+            elif isinstance(c, CallFinished):
+                say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
+        for agent_id, state, reason in changed:
+            say(ev.AGENT_STATE, None, agent_id, state=state, reason=reason)
 
     def hold(self, call_id: str, held: bool) -> None:
         """The caller of `call_id` was put on hold (or taken off it) by the agent."""
@@ -736,16 +684,6 @@ class AcdRunner:
         if self.record is not None and leg is not None and leg.state == TALKING:
             kind = ev.CALL_HELD if held else ev.CALL_UNHELD
             self.record(DomainEvent(self.tenant_id, self.clock(), kind, call_id, leg.agent_id))
-
-    def _persist(self, agent_ids: Iterable[str]) -> None:
-        """Keep these agents' states in Asterisk's AstDB, to restore them after a restart."""
-        for agent_id in agent_ids:
-            state = self.router.agent_state(agent_id)
-            reason = self.reasons.get(agent_id, "") if state == AgentState.NOT_READY else ""
-            value = f"{state}:{reason}"
-            if self._persisted.get(agent_id) != value:
-                self._persisted[agent_id] = value
-                self._commands.put_nowait(_Persist(agent_id, value))
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
