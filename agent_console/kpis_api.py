@@ -16,12 +16,13 @@ or epoch seconds; the default range is today in the tenant's time zone.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_console.auth import CurrentPrincipal, Principal
@@ -93,86 +94,89 @@ def _scope_agent(principal: Principal, agent: str | None) -> str | None:
     return principal.agent_id
 
 
-async def _report(
-    request: Request,
-    principal: Principal,
-    start: str | None,
-    end: str | None,
-    queue: str | None,
-    agent: str | None,
-    by: GroupBy,
-    interval: int,
-    sl_threshold: float | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """The query parameters every KPI view takes."""
+
+    start: str | None
+    end: str | None
+    queue: str | None
+    agent: str | None
+    by: GroupBy
+    interval: int
+    sl_threshold: float | None
+
+
+def _report_query(default_by: GroupBy) -> Callable[..., ReportQuery]:
+    def params(
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        by: GroupBy = default_by,
+        interval: Annotated[
+            Literal[15, 30, 60], Query(description="minutes per interval when by=interval")
+        ] = 60,
+        sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
+    ) -> ReportQuery:
+        return ReportQuery(start, end, queue, agent, by, interval, sl_threshold)
+
+    return params
+
+
+ByQueue = Annotated[ReportQuery, Depends(_report_query("queue"))]
+ByInterval = Annotated[ReportQuery, Depends(_report_query("interval"))]
+
+
+async def _report(request: Request, principal: Principal, q: ReportQuery) -> dict[str, Any]:
     tenant = _tenant(request, principal)
     zone = _zone(tenant)
-    low, high = _range(start, end, zone)
-    agent = _scope_agent(principal, agent)
-    threshold = sl_threshold
-    if threshold is None and tenant is not None and queue is not None:
-        threshold = next((q.service_level_seconds for q in tenant.queues if q.id == queue), None)
+    low, high = _range(q.start, q.end, zone)
+    agent = _scope_agent(principal, q.agent)
+    threshold = q.sl_threshold
+    if threshold is None and tenant is not None and q.queue is not None:
+        threshold = next((x.service_level_seconds for x in tenant.queues if x.id == q.queue), None)
     offset = int(datetime.fromtimestamp(low, zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
     options: dict[str, Any] = {
         "start": low,
         "end": high,
-        "queue": queue,
+        "queue": q.queue,
         "agent": agent,
         "sl_threshold": threshold if threshold is not None else 20.0,
         "utc_offset_minutes": offset,
     }
     engine = _engine(request)
-    groups = await kpi_report(
-        engine, principal.tenant_id, group_by=by, interval_minutes=interval, **options
-    )
+    groups: dict[str, dict[str, Any]] = {}
+    if q.by != "total":
+        groups = await kpi_report(
+            engine, principal.tenant_id, group_by=q.by, interval_minutes=q.interval, **options
+        )
     total = await kpi_report(engine, principal.tenant_id, group_by="total", **options)
     return {
         "tenant": principal.tenant_id,
         "from": low,
         "to": high,
-        "by": by,
-        "queue": queue,
+        "by": q.by,
+        "queue": q.queue,
         "agent": agent,
         "sl_threshold": options["sl_threshold"],
-        "groups": {} if by == "total" else groups,
-        "total": total.get("total", {}),
+        "groups": groups,
+        "total": total["total"],
     }
 
 
-Interval = Annotated[int, Query(description="minutes per interval when by=interval")]
-
-
 @router.get("/api/kpis")
-async def get_kpis(
-    request: Request,
-    principal: CurrentPrincipal,
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
-    queue: str | None = None,
-    agent: str | None = None,
-    by: GroupBy = "queue",
-    interval: Literal[15, 30, 60] = 60,
-    sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
-) -> dict[str, Any]:
+async def get_kpis(request: Request, principal: CurrentPrincipal, q: ByQueue) -> dict[str, Any]:
     """KPIs by queue, agent, interval, day or month, with the PRODUCT.md field names."""
-    return await _report(request, principal, start, end, queue, agent, by, interval, sl_threshold)
+    return await _report(request, principal, q)
 
 
 @router.get("/api/kpis.csv", response_class=Response)
-async def get_kpis_csv(
-    request: Request,
-    principal: CurrentPrincipal,
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
-    queue: str | None = None,
-    agent: str | None = None,
-    by: GroupBy = "queue",
-    interval: Literal[15, 30, 60] = 60,
-    sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
-) -> Response:
+async def get_kpis_csv(request: Request, principal: CurrentPrincipal, q: ByQueue) -> Response:
     """The same report as CSV: one row per group, then the total."""
-    report = await _report(request, principal, start, end, queue, agent, by, interval, sl_threshold)
-    text = render(report["groups"], report["total"], "csv", label=by)
-    name = f"kpis-{principal.tenant_id}-{by}.csv"
+    report = await _report(request, principal, q)
+    text = render(report["groups"], report["total"], "csv", label=q.by)
+    name = f"kpis-{principal.tenant_id}-{q.by}.csv"
     return Response(
         text,
         media_type="text/csv",
@@ -185,17 +189,11 @@ async def get_kpis_chart(
     request: Request,
     principal: CurrentPrincipal,
     fmt: Literal["svg", "png"],
+    q: ByInterval,
     fields: str = "offered,answered,abandoned",
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
-    queue: str | None = None,
-    agent: str | None = None,
-    by: GroupBy = "interval",
-    interval: Literal[15, 30, 60] = 60,
-    sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
 ) -> Response:
     """A chart of `fields` (comma-separated KPI names) across the report's groups."""
-    report = await _report(request, principal, start, end, queue, agent, by, interval, sl_threshold)
+    report = await _report(request, principal, q)
     names = [f.strip() for f in fields.split(",") if f.strip()]
     try:
         image = charts.kpi_chart(
