@@ -34,6 +34,8 @@ from cti.store.customers import (
     DuplicateCustomer,
     InvalidCustomer,
     InvalidPhone,
+    OpenCallback,
+    PastCall,
     PhoneTaken,
     TenantScope,
 )
@@ -110,39 +112,10 @@ class SearchOut(BaseModel):
     items: list[CustomerOut]
 
 
-class PastCallOut(BaseModel):
-    call_id: str
-    at: float | None = Field(description="When the call arrived (epoch seconds).")
-    direction: str
-    caller_number: str | None
-    queue: str | None
-    agent: str | None
-    outcome: str | None
-    disposition: str | None
-    notes: str | None
-    survey_score: int | None
-    resolved: bool | None
-    talk_seconds: float | None
-    queue_seconds: float | None
-    ivr_path: str | None
-
-
-class OpenCallbackOut(BaseModel):
-    id: int
-    number: str
-    queue: str | None
-    status: str
-    requested_at: float
-    window_start: float | None
-    window_end: float | None
-    topic: str | None
-    attempts: int
-
-
 class HistoryOut(BaseModel):
     customer_id: str
-    calls: list[PastCallOut]
-    callbacks: list[OpenCallbackOut]
+    calls: list[PastCall]  # the store's own records: one definition of a past call
+    callbacks: list[OpenCallback]
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -270,10 +243,8 @@ async def customer_history(
     history = await repo.contact_history(engine, scope, customer_id, limit)
     return HistoryOut(
         customer_id=customer_id,
-        calls=[PastCallOut.model_validate(c, from_attributes=True) for c in history.calls],
-        callbacks=[
-            OpenCallbackOut.model_validate(c, from_attributes=True) for c in history.callbacks
-        ],
+        calls=list(history.calls),
+        callbacks=list(history.callbacks),
     )
 
 
