@@ -80,34 +80,31 @@ async def login_page() -> Response:
     return _file("login.html")
 
 
-@router.get("/console")
-async def console_page(request: Request) -> Response:
+async def _page(request: Request, page: str, *, for_supervisors: bool) -> Response:
+    """A page for signed-in users; the other role's users are sent to their own page."""
     principal = await _principal(request)
     if principal is None:
-        return _redirect("/login?next=/console")
-    if principal.agent_id is None and principal.role in SUPERVISORS:
+        return _redirect(f"/login?next=/{page}")
+    if for_supervisors and principal.role not in SUPERVISORS:
+        return _redirect("/console")
+    if not for_supervisors and principal.agent_id is None and principal.role in SUPERVISORS:
         return _redirect("/wallboard")
-    return _file("console.html")
+    return _file(f"{page}.html")
+
+
+@router.get("/console")
+async def console_page(request: Request) -> Response:
+    return await _page(request, "console", for_supervisors=False)
 
 
 @router.get("/wallboard")
 async def wallboard_page(request: Request) -> Response:
-    principal = await _principal(request)
-    if principal is None:
-        return _redirect("/login?next=/wallboard")
-    if principal.role not in SUPERVISORS:
-        return _redirect("/console")
-    return _file("wallboard.html")
+    return await _page(request, "wallboard", for_supervisors=True)
 
 
 @router.get("/history")
 async def history_page(request: Request) -> Response:
-    principal = await _principal(request)
-    if principal is None:
-        return _redirect("/login?next=/history")
-    if principal.role not in SUPERVISORS:
-        return _redirect("/console")
-    return _file("history.html")
+    return await _page(request, "history", for_supervisors=True)
 
 
 @router.get("/static/{name}")
