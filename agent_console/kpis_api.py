@@ -32,6 +32,7 @@ from cti.store.calls import abandoned_not_called_back, call_record
 from cti.store.kpi_queries import kpi_report
 from reports import charts
 from reports.export import render
+from reports.grouping import parse_moment
 from reports.staffing import staffing_plan
 
 router = APIRouter(tags=["reports"])
@@ -57,25 +58,17 @@ def _zone(tenant: TenantConfig | None) -> ZoneInfo:
     return ZoneInfo(tenant.tenant.timezone if tenant is not None else "UTC")
 
 
-def parse_moment(text: str, zone: ZoneInfo) -> float:
-    """Epoch seconds from epoch seconds, an ISO date (midnight there) or an ISO date-time."""
+def _moment(text: str, zone: ZoneInfo) -> float:
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise HTTPException(422, detail=f"not a time: {text!r} (ISO 8601 or epoch)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.timestamp()
+        return parse_moment(text, zone)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 def _range(start: str | None, end: str | None, zone: ZoneInfo) -> tuple[float, float]:
     today = datetime.combine(datetime.now(zone).date(), time(), tzinfo=zone)
-    low = parse_moment(start, zone) if start else today.timestamp()
-    high = parse_moment(end, zone) if end else (today + timedelta(days=1)).timestamp()
+    low = _moment(start, zone) if start else today.timestamp()
+    high = _moment(end, zone) if end else (today + timedelta(days=1)).timestamp()
     if high <= low:
         raise HTTPException(422, detail="'to' must be after 'from'")
     if high - low > 400 * 86400:

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from cti import customers_cli, db_cli, recordings_cli, report_cli, simulate_cli, staffing_cli
@@ -21,6 +20,7 @@ from cti.settings import Settings
 from cti.users_cli import add_arguments as add_users_arguments
 from cti.users_cli import run as run_users
 from reports.export import render
+from reports.grouping import parse_moment
 from reports.queue_log import read_queue_log
 
 
@@ -119,14 +119,9 @@ def main(argv: list[str] | None = None) -> int:
 def _when(text: str) -> float:
     """An epoch, or an ISO date/time read as UTC when it has no offset."""
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
+        return parse_moment(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date/time or epoch: {text!r}") from exc
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
 from reports.kpis import _DEFAULTS, AgentInterval, CallRecord, _summary, fcr_clusters
@@ -171,3 +171,17 @@ def summarise_by_period(
     return _grouped(
         list(calls), pieces, lambda c: start_of(c.arrived_at), lambda i: start_of(i.start), options
     )
+
+
+def parse_moment(text: str, zone: tzinfo = UTC) -> float:
+    """Epoch seconds from epoch seconds or an ISO date/date-time (read in `zone` when it
+    has no offset: a date alone is midnight there); ValueError when it is neither."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (ISO 8601 or epoch seconds)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
