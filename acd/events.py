@@ -67,6 +67,7 @@ class CallQueued:
     customer_id: str | None = None
     sticky_agent_id: str | None = None
     for_agent_id: str | None = None
+    callback_number: str | None = None  # queued as a callback to this number (a retry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,6 +224,10 @@ class Router(Engine):
         self._seq += 1
         call = Call(event.call_id, self._seq, queue, virtual_time, event.customer_id)
         call.lanes.append(matching.lane_for(queue, needs))
+        if event.callback_number:  # a callback from the start: no caller on the line
+            target = call_next(call.call_id, call.state, CallTrigger.REQUEST_CALLBACK)
+            assert target is not None
+            call.callback, call.number, call.state = True, event.callback_number, target
         self._calls[call.call_id] = call
         for index, rule in enumerate(spec.overflow):
             self._timers.add(

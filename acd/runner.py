@@ -13,7 +13,12 @@ AMI actions, in order:
   while talking;
 - `PlaceCallback` originates the agent's device into `cti-callback,<number>`
   with a channel id of our own, so its answer (`CtiCallbackAnswered`) and its
-  hangup are recognised;
+  hangup are recognised; the customer leg's `DialEnd` settles the attempt. Each
+  callback follows `acd.callback_life` (journaled as `callback.changed`, one
+  row per asking call in the store): reserved with the agent, dialing once they
+  take it, connected when the customer answers; busy, no answer or a failed leg
+  is retried by the queue's `callback_retry` rule (a new visit to the queue,
+  `<call>-r<attempt>`, queued as a callback at the due time) until it fails;
 - `CancelOffer`/`ReturnToWaiting` redirect the caller back to `cti-wait`,
   `RouteOut` to `cti-route-out,<kind>`.
 
@@ -57,6 +62,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from acd.callback_life import (
+    DIAL_STATUS,
+    FINAL,
+    Callback,
+    CallbackResult,
+    CallbackStatus,
+    IllegalCallbackStep,
+    RetryRule,
+)
 from acd.commands import (
     Announce,
     CallFinished,
@@ -114,6 +128,7 @@ from reports.events import DomainEvent
 log = logging.getLogger("acd.runner")
 
 WAITING, RINGING, TALKING, CALLBACK = "waiting", "ringing", "talking", "callback"
+SETTLED_MEMORY = 10_000  # settled callbacks remembered until the store has caught up
 BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
 OUTBOUND_REASON = "outbound call"
@@ -153,6 +168,24 @@ class Leg:
     held: bool = False
     consult: str = ""  # attended transfer: the number the agent consults
     consult_channel: str = ""  # its channel, once dialed
+    customer_id: str | None = None
+
+
+@dataclass
+class CallbackLeg:
+    """One callback's life as the runner follows it (`acd.callback_life`); `ref` is the
+    call that asked for it (the key of its record), `call_id` the router's call now."""
+
+    ref: str
+    call_id: str
+    number: str
+    queue: str
+    customer_id: str | None
+    requested_at: float
+    source: str = "queue"
+    life: Callback = field(default_factory=Callback)
+    agent_id: str | None = None
+    asking_call: str | None = None  # the call it was promised in, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +269,10 @@ class AcdRunner:
         self.queue_ids = {native_queue_name(tenant, q.id): q.id for q in tenant.queues}
         self.legs: dict[str, Leg] = {}
         self.callback_legs: dict[str, str] = {}  # our originated channel id -> call id
+        self.callbacks: dict[str, CallbackLeg] = {}  # router call id -> its callback
+        # callbacks settled here lately (insertion-ordered, the oldest dropped first): the
+        # store may not say so yet, it is written behind
+        self.settled_callbacks: dict[str, None] = {}
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
@@ -313,6 +350,118 @@ class AcdRunner:
         self.feed(CallbackRequested(call_id, number), strict=True)
         del self.legs[call_id]
         self._commands.put_nowait(_Leave(leg.channel, TargetKind.CALLBACK, number))
+        callback = CallbackLeg(
+            call_id, call_id, number, leg.queue, leg.customer_id, self.clock(), asking_call=call_id
+        )
+        self.callbacks[call_id] = callback
+        self._callback_changed(callback)
+
+    def _callback_changed(self, callback: CallbackLeg) -> None:
+        """Journal where the callback's life stands (the store keeps one row per `ref`)."""
+        if self.record is None:
+            return
+        life = callback.life
+        data = {
+            "ref": callback.ref,
+            "call_id": callback.asking_call,
+            "number": callback.number,
+            "queue": callback.queue,
+            "customer_id": callback.customer_id,
+            "source": callback.source,
+            "requested_at": callback.requested_at,
+            "status": str(life.status),
+            "attempts": life.attempts,
+            "due_at": life.due_at,
+            "last_result": None if life.last_result is None else str(life.last_result),
+            "agent_id": callback.agent_id,
+        }
+        self.record(DomainEvent(self.tenant_id, self.clock(), ev.CALLBACK_CHANGED, None, data=data))
+
+    def _callback_step(self, call_id: str, trigger: str, agent_id: str | None = None) -> None:
+        callback = self.callbacks.get(call_id)
+        if callback is None:
+            return
+        try:
+            callback.life = callback.life.step(trigger)
+        except IllegalCallbackStep as exc:
+            log.warning("%s: callback %s: %s", self.tenant_id, callback.ref, exc)
+            return
+        if agent_id is not None:
+            callback.agent_id = agent_id
+        self._callback_changed(callback)
+
+    def _callback_result(self, call_id: str, dial_status: str) -> None:
+        """The customer leg of a callback ended: connected, or retried by the queue's rule
+        (a new visit to the queue at `due_at`, keeping the record), or failed."""
+        callback = self.callbacks.get(call_id)
+        if callback is None or callback.life.status is not CallbackStatus.DIALING:
+            return
+        result = DIAL_STATUS.get(dial_status, CallbackResult.FAILED)
+        spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
+        retry = spec.callback_retry if spec is not None else None
+        rule = RetryRule(retry.retry_minutes, retry.max_attempts) if retry else RetryRule()
+        callback.life = callback.life.result(result, rule, self.clock())
+        self._callback_changed(callback)
+        if callback.life.status is CallbackStatus.RETRY and callback.life.due_at is not None:
+            delay = max(0.0, callback.life.due_at - self.clock())
+            asyncio.get_running_loop().call_later(delay, self._retry_callback, callback)
+        if callback.life.status in FINAL:
+            self.callbacks.pop(call_id, None)
+            self.settled_callbacks[callback.ref] = None
+            if len(self.settled_callbacks) > SETTLED_MEMORY:
+                del self.settled_callbacks[next(iter(self.settled_callbacks))]
+
+    def held_callbacks(self) -> set[str]:
+        """The refs of the callbacks in the router's hands now or settled here (the store
+        may not show their settling yet)."""
+        return {c.ref for c in self.callbacks.values()} | self.settled_callbacks.keys()
+
+    def has_callback(self, ref: str) -> bool:
+        """Whether the callback `ref` is in the router's hands now, or was settled here."""
+        return ref in self.settled_callbacks or any(c.ref == ref for c in self.callbacks.values())
+
+    def take_callback(self, callback: CallbackLeg, for_agent_id: str | None = None) -> None:
+        """A stored callback that is due (scheduled by an agent, asked for on the web, or
+        left open by a restart) queues as a callback in its queue."""
+        if self.has_callback(callback.ref):
+            return
+        if callback.queue not in self.queue_ids.values():
+            raise RoutingError(f"callback {callback.ref!r}: no queue {callback.queue!r}")
+        if callback.life.status is CallbackStatus.RETRY:
+            callback.life = callback.life.step("due")
+        elif callback.life.status is not CallbackStatus.PENDING:
+            # reserved or dialing when the service stopped: that attempt is lost, not spent
+            callback.life = Callback(
+                CallbackStatus.PENDING, callback.life.attempts, None, callback.life.last_result
+            )
+        self._queue_callback(callback, f"{callback.ref}-q{callback.life.attempts}", for_agent_id)
+
+    def _retry_callback(self, callback: CallbackLeg) -> None:
+        """A retry is due: the callback queues again (a new visit) in its queue."""
+        if self.callbacks.get(callback.call_id) is not callback:
+            return  # cancelled or otherwise settled meanwhile
+        callback.life = callback.life.step("due")
+        try:
+            self._queue_callback(callback, f"{callback.ref}-r{callback.life.attempts}")
+        except RoutingError as exc:
+            log.warning("%s: callback %s not queued again: %s", self.tenant_id, callback.ref, exc)
+
+    def _queue_callback(
+        self, callback: CallbackLeg, call_id: str, for_agent_id: str | None = None
+    ) -> None:
+        """The callback, pending again, queues as a callback (a new visit `call_id`)."""
+        self.callbacks.pop(callback.call_id, None)
+        callback.call_id = call_id
+        self.callbacks[call_id] = callback
+        self._callback_changed(callback)
+        queued = CallQueued(
+            call_id,
+            callback.queue,
+            customer_id=callback.customer_id,
+            for_agent_id=for_agent_id if for_agent_id in self.extensions else None,
+            callback_number=callback.number,
+        )
+        self.feed(queued, strict=True)
 
     # ---- call controls (the console's) ------------------------------------
     def talking_leg(self, agent_id: str, *, caller: bool = False) -> Leg:
@@ -724,6 +873,9 @@ class AcdRunner:
             if event.uniqueid in self.outbound:
                 self._outbound_answered(self.outbound[event.uniqueid], event.dial_status)
                 return
+            if event.uniqueid in self.callback_legs:  # the customer leg of a callback
+                self._callback_result(self.callback_legs[event.uniqueid], event.dial_status)
+                return
             leg = self.legs.get(self._call_of(event.uniqueid))
             if leg is not None and leg.state == RINGING and event.dial_status == "ANSWER":
                 leg.state = TALKING
@@ -786,6 +938,7 @@ class AcdRunner:
                 leg.agent_channel = self.channel_names.get(event.uniqueid, "")
                 leg.agent_uniqueid = event.uniqueid
                 self.feed(OfferAnswered(call_id, leg.agent_id, leg.offer_id))
+                self._callback_step(call_id, "dial")
         elif event.name == "CtiCallbackRequest" and self._call_of(event.uniqueid) in self.legs:
             # pressed 1 in the holding loop: keep the place, release the caller
             leg = self.legs[self._call_of(event.uniqueid)]
@@ -814,6 +967,7 @@ class AcdRunner:
         )
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
+        self.legs[call_id].customer_id = customer
         needs = parse_skills(event.fields.get("CtiSkills") or "")
         target = self.for_agent.pop(call_id, None)
         queued = CallQueued(
@@ -866,6 +1020,7 @@ class AcdRunner:
                 self.feed(CallEnded(call_id))
             elif leg.agent_id is not None:
                 self.feed(OfferNotAnswered(call_id, leg.agent_id, leg.offer_id))
+                self._callback_step(call_id, "agent_missed")
             return
         leg = self.legs.pop(self._call_of(uniqueid), None)
         self.segments.pop(uniqueid, None)
@@ -1033,6 +1188,7 @@ class AcdRunner:
         )
 
     async def _place_callback(self, command: PlaceCallback) -> None:
+        self._callback_step(command.call_id, "reserve", command.agent_id)
         channel_id = f"cb-{command.call_id}-{command.offer_id}"
         self.legs[command.call_id] = Leg(
             command.call_id, "", command.queue, CALLBACK, command.offer_id, command.agent_id
@@ -1095,3 +1251,4 @@ class AcdRunner:
             self.callback_legs.pop(f"cb-{command.call_id}-{command.offer_id}", None)
             self.legs.pop(command.call_id, None)
             self.feed(OfferNotAnswered(command.call_id, command.agent_id, command.offer_id))
+            self._callback_step(command.call_id, "agent_missed")

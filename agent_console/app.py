@@ -21,7 +21,16 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_console import auth, customers_api, kpis_api, pages, recordings_api, users_api, ws
+from agent_console import (
+    auth,
+    customers_api,
+    kpis_api,
+    pages,
+    public_callbacks,
+    recordings_api,
+    users_api,
+    ws,
+)
 from agent_console.hub import Hub
 from agent_console.meta_api import router as meta_router
 from cti.config import PlatformConfig
@@ -60,6 +69,7 @@ def create_app(
     app.include_router(kpis_api.router)
     app.include_router(meta_router)
     app.include_router(recordings_api.router)
+    app.include_router(public_callbacks.router)
     app.include_router(pages.router)
 
     return app

@@ -7,6 +7,8 @@
 - `GET /api/staffing?calls=100,120,...&aht=&interval=&target_sl=&threshold=&max_occupancy=`
   Erlang C agents needed per forecast interval.
 - `GET /api/calls/abandoned?from=&to=&queue=` abandoned calls not yet called back.
+- `POST /api/calls/{call_id}/callback` call back an abandoned caller (supervisors).
+- `GET /api/callbacks?status=failed,retry` callbacks by status (supervisors).
 - `GET /api/calls/{call_id}` one call's row and events (its IVR timeline among them).
 
 Supervisors and admins see the whole tenant; an agent sees only their own figures
@@ -16,6 +18,7 @@ or epoch seconds; the default range is today in the tenant's time zone.
 
 from __future__ import annotations
 
+import time as clock
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
@@ -28,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agent_console.auth import CurrentPrincipal, Principal
 from agent_console.hub import SUPERVISORS
 from cti.config import PlatformConfig, TenantConfig
+from cti.store.callbacks import list_callbacks, request_callback
 from cti.store.calls import abandoned_not_called_back, call_record
 from cti.store.kpi_queries import kpi_report
 from reports import charts
@@ -98,6 +102,7 @@ class ReportQuery:
     by: GroupBy
     interval: int
     sl_threshold: float | None
+    direction: str = "inbound"
 
 
 def _report_query(default_by: GroupBy) -> Callable[..., ReportQuery]:
@@ -111,8 +116,12 @@ def _report_query(default_by: GroupBy) -> Callable[..., ReportQuery]:
             Literal[15, 30, 60], Query(description="minutes per interval when by=interval")
         ] = 60,
         sl_threshold: Annotated[float | None, Query(gt=0, le=600)] = None,
+        direction: Annotated[
+            Literal["inbound", "outbound"],
+            Query(description="the callers' calls, or the calls we placed"),
+        ] = "inbound",
     ) -> ReportQuery:
-        return ReportQuery(start, end, queue, agent, by, interval, sl_threshold)
+        return ReportQuery(start, end, queue, agent, by, interval, sl_threshold, direction)
 
     return params
 
@@ -137,6 +146,7 @@ async def _report(request: Request, principal: Principal, q: ReportQuery) -> dic
         "agent": agent,
         "sl_threshold": threshold if threshold is not None else 20.0,
         "utc_offset_minutes": offset,
+        "direction": q.direction,
     }
     engine = _engine(request)
     groups: dict[str, dict[str, Any]] = {}
@@ -153,6 +163,7 @@ async def _report(request: Request, principal: Principal, q: ReportQuery) -> dic
         "queue": q.queue,
         "agent": agent,
         "sl_threshold": options["sl_threshold"],
+        "direction": q.direction,
         "groups": groups,
         "total": total["total"],
     }
@@ -244,6 +255,54 @@ async def get_abandoned(
         _engine(request), principal.tenant_id, start=low, end=high, queue=queue, limit=limit
     )
     return {"tenant": principal.tenant_id, "calls": [asdict(c) for c in calls]}
+
+
+@router.post("/api/calls/{call_id}/callback", status_code=201)
+async def call_back(request: Request, principal: CurrentPrincipal, call_id: str) -> dict[str, Any]:
+    """Call back the caller of an abandoned call (supervisors): a callback through the
+    call's queue, due now (merged into an open one of the same number)."""
+    if principal.role not in SUPERVISORS:
+        raise HTTPException(403, detail="forbidden: supervisors and admins only")
+    engine = _engine(request)
+    record = await call_record(engine, principal.tenant_id, call_id)
+    if record is None:
+        raise HTTPException(404, detail=f"no call {call_id!r}")
+    number, queue = record.get("caller_number"), record.get("queue")
+    if not number or not queue:
+        raise HTTPException(422, detail="this call has no number or no queue to call back from")
+    now = clock.time()
+    requested = await request_callback(
+        engine,
+        principal.tenant_id,
+        number=number,
+        queue=queue,
+        source="abandoned",
+        now=now,
+        due_at=now,
+        customer_id=record.get("customer_id"),
+    )
+    return {"ref": requested.ref, "merged": requested.merged, "number": number, "queue": queue}
+
+
+@router.get("/api/callbacks")
+async def get_callbacks(
+    request: Request,
+    principal: CurrentPrincipal,
+    status: Annotated[
+        str, Query(description="comma-separated statuses (acd.callback_life)")
+    ] = "pending,reserved,dialing,retry,failed",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    """Callbacks by status, most recently changed first (supervisors): the failed ones
+    to follow up, the open ones with their attempts and last result."""
+    if principal.role not in SUPERVISORS:
+        raise HTTPException(403, detail="forbidden: supervisors and admins only")
+    statuses = [s.strip() for s in status.split(",") if s.strip()]
+    try:
+        found = await list_callbacks(_engine(request), principal.tenant_id, statuses, limit=limit)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return {"tenant": principal.tenant_id, "callbacks": [asdict(c) for c in found]}
 
 
 @router.get("/api/calls/{call_id}")

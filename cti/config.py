@@ -24,7 +24,15 @@ from pydantic import (
 )
 
 from cti.errors import ConfigError
-from ivr.model import TERMINAL, CallbackNode, Ivr, QueueNode, Survey, survey_problems
+from ivr.model import (
+    TERMINAL,
+    CallbackNode,
+    HoursNode,
+    Ivr,
+    QueueNode,
+    Survey,
+    survey_problems,
+)
 
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
 Digits = Annotated[str, Field(pattern=r"^[0-9*#+]{1,32}$")]
@@ -114,6 +122,14 @@ class QueueThresholds(_Model):
         return self
 
 
+class CallbackRetry(_Model):
+    """When a called-back customer does not answer: try again after `retry_minutes`,
+    at most `max_attempts` attempts in all; then the callback has failed."""
+
+    retry_minutes: Annotated[float, Field(ge=0, le=1440)] = 10
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+
+
 class Queue(_Model):
     id: Ident
     name: str
@@ -136,6 +152,7 @@ class Queue(_Model):
     callback_prompt: Ident | None = Field(
         default=None, description="Tenant prompt offering the callback (default: core sounds)."
     )
+    callback_retry: CallbackRetry = Field(default_factory=CallbackRetry)
     survey: Survey | None = None
     thresholds: QueueThresholds = Field(
         default_factory=QueueThresholds, description="Wallboard alert levels."
@@ -169,6 +186,20 @@ class Disposition(_Model):
     resolved: bool | None = None
 
 
+class WebCallback(_Model):
+    """The public "call me back" page and endpoint (`/public/<tenant>/callback`)."""
+
+    topics: dict[Ident, Ident] = Field(
+        description="What the visitor may pick -> the queue that calls them back."
+    )
+    hours: Ident | None = Field(
+        default=None,
+        description="An `hours` node of the IVR: out of them a request waits for the opening.",
+    )
+    per_address_per_hour: Annotated[int, Field(ge=1, le=1000)] = 5
+    per_number_per_day: Annotated[int, Field(ge=1, le=100)] = 3
+
+
 class TenantConfig(_Model):
     tenant: Tenant
     prompts: dict[Ident, dict[Language, Annotated[str, Field(min_length=1, max_length=2000)]]] = (
@@ -195,6 +226,7 @@ class TenantConfig(_Model):
     agents_may_play_recordings: bool = Field(
         default=False, description="Agents may play the recordings of calls they took."
     )
+    web_callback: WebCallback | None = None
 
     def queue(self, queue_id: str) -> Queue:
         for queue in self.queues:
@@ -301,6 +333,15 @@ def _reference_problems(cfg: TenantConfig) -> Iterable[tuple[Loc, str]]:
     if cfg.ivr is not None:
         yield from _ivr_problems(cfg.ivr, queues, skills)
     yield from _tier_problems(cfg.customer_tiers)
+    if cfg.web_callback is not None:
+        for topic, queue_id in cfg.web_callback.topics.items():
+            if queue_id not in queues:
+                where: Loc = ("web_callback", "topics", topic)
+                yield where, f"web_callback: topic {topic!r} goes to unknown queue {queue_id!r}"
+        hours = cfg.web_callback.hours
+        nodes = cfg.ivr.nodes if cfg.ivr is not None else {}
+        if hours is not None and not isinstance(nodes.get(hours), HoursNode):
+            yield ("web_callback", "hours"), f"web_callback: no IVR hours node {hours!r}"
 
 
 def _tier_problems(rules: Sequence[TierRule]) -> Iterable[tuple[Loc, str]]:

@@ -459,6 +459,7 @@ class ConsoleBridge:
             "customer_id": body.customer_id,
             "queue": body.queue,
             "source": "agent",
+            "ref": f"agent-{uuid.uuid4().hex[:16]}",
             "call_id": self.last_call.get((tid, agent)),
             "requested_at": now,
             "window_start": body.at,

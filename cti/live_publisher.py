@@ -12,7 +12,8 @@ Call events go out at once, not retained, on `cti/<tenant>/calls/<call_id>`.
 Bursts are coalesced: a marked topic is published at most once every `interval_ms`
 (default 250 ms) with its newest figures, so 1000 events a second cost each topic
 four publishes a second. Every `refresh_seconds` the figures that move with the clock
-alone (longest current wait, time in state, occupancy) are published again. Nothing
+alone (longest current wait, time in state, occupancy) are published again, spread over
+the flushes of that period (a slice of the agents each) rather than all at once. Nothing
 here can raise into the journal: `Bus.publish` only queues (while the broker is
 down too, and the bus re-publishes the retained topics after a reconnect), and any
 error is logged and counted. In-process subscribers `callback(topic, payload)` get
@@ -268,19 +269,41 @@ class LivePublisher:
 
     async def _refresh(self) -> None:
         """Publish again what moves with the clock alone: waits, time in state, occupancy."""
+        tick = 0
         while True:
-            await asyncio.sleep(self.refresh_seconds)
+            await asyncio.sleep(self.refresh_seconds / self.refresh_slices)
             try:
-                now = self.clock()
-                for stats in list(self.board.tenants.values()):
-                    self._mark(stats.tenant, "total", "")
-                    for queue in list(stats.waiting):
-                        self._mark(stats.tenant, "queue", queue)
-                    for agent, state in list(stats.agents.items()):
-                        if state.state != "logged_out":
-                            self._mark(stats.tenant, "agent", agent)
-                    stats.advance(now)
+                self.refresh_slice(tick)
                 self._schedule()
             except Exception:
                 self.stats.errors += 1
                 log.exception("live publisher refresh failed")
+            tick += 1
+
+    @property
+    def refresh_slices(self) -> int:
+        """The clock refresh is spread over this many flushes (one every `interval_ms`),
+        so that a centre of 500 agents costs twenty small flushes, not one long one."""
+        return max(1, round(self.refresh_seconds / self.interval))
+
+    def refresh_slice(self, tick: int) -> int:
+        """Mark the topics of refresh slice `tick` (of `refresh_slices`): every tenant's
+        total and waiting queues on slice 0, the logged-in agents whose turn it is on each
+        one (each agent once per `refresh_seconds`); returns how many were marked."""
+        slices = self.refresh_slices
+        part = tick % slices
+        now = self.clock()
+        marked = 0
+        for stats in list(self.board.tenants.values()):
+            if part == 0:
+                stats.advance(now)
+                self._mark(stats.tenant, "total", "")
+                marked += 1
+                for queue in list(stats.waiting):
+                    self._mark(stats.tenant, "queue", queue)
+                    marked += 1
+            for n, (agent, state) in enumerate(list(stats.agents.items())):
+                if n % slices == part and state.state != "logged_out":
+                    self._mark(stats.tenant, "agent", agent)
+                    marked += 1
+        return marked

@@ -48,6 +48,12 @@ def add_arguments(report: argparse.ArgumentParser) -> None:
         help="local time for interval, day and month edges (e.g. 330 for +05:30)",
     )
     report.add_argument("--fcr-window-days", type=float, default=7.0)
+    report.add_argument(
+        "--direction",
+        choices=("inbound", "outbound"),
+        default="inbound",
+        help="the callers' calls (default) or the calls we placed (with --database)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,6 +107,7 @@ async def _query(
         "sl_threshold": args.sl_threshold,
         "short_abandon": args.short_abandon,
         "fcr_window_days": args.fcr_window_days,
+        "direction": args.direction,
         "utc_offset_minutes": args.utc_offset,
     }
     engine = create_engine(url)

@@ -26,6 +26,7 @@ from cti.agi import AgiServer
 from cti.ami import AmiLink
 from cti.ami_events import AmiEvent, LinkDown, LinkUp
 from cti.bus import Bus
+from cti.callback_scheduler import take_due_callbacks
 from cti.calls import CallAnswered, CallArrived, CallChange, CallEnded, CallModel
 from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
@@ -162,6 +163,7 @@ class Service:
         self._http = _QuietServer(config)
         self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
+        self._tasks.append(asyncio.create_task(self._callbacks_due(), name="callbacks"))
         while not self._http.started:
             if self._tasks[0].done():
                 self._tasks[0].result()
@@ -176,6 +178,15 @@ class Service:
             self.settings.ami_host,
             self.settings.ami_port,
         )
+
+    async def _callbacks_due(self) -> None:
+        """Stored callbacks whose time has come go to the ACD (`cti.callback_scheduler`)."""
+        while True:
+            try:
+                await take_due_callbacks(self.engine, self.acd, self.config, time.time())
+            except Exception:  # the store away for a while: try again at the next turn
+                log.exception("due callbacks not taken")
+            await asyncio.sleep(self.settings.callback_poll_seconds)
 
     async def stop(self) -> None:
         if self._http is not None:

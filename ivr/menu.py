@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -340,6 +340,26 @@ def is_open_at(node: HoursNode, now: datetime) -> bool:
         if _clock(start) <= clock and (end == "24:00" or clock < _clock(end)):
             return True
     return False
+
+
+def next_opening(node: HoursNode, now: datetime, days: int = 14) -> datetime | None:
+    """`now` when open, else the start of the next open span within `days` (in the
+    node's time zone), None when closed all that time."""
+    if is_open_at(node, now):
+        return now
+    zone = ZoneInfo(node.timezone)
+    local = now.astimezone(zone)
+    for ahead in range(days + 1):
+        day = (local + timedelta(days=ahead)).date()
+        if day.isoformat() in node.holidays:
+            continue
+        name = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
+        starts = sorted(_clock(span.split("-")[0]) for span in node.weekly.get(name, []))  # type: ignore[call-overload]
+        for start in starts:
+            opening = datetime.combine(day, start, tzinfo=zone)
+            if opening > local:
+                return opening
+    return None
 
 
 def _clock(text: str) -> time:

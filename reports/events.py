@@ -26,6 +26,10 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `call.wrapped_up`   agent_id; data: disposition, notes, resolved (bool or None)
 - `survey.answered`   agent_id; data: scores (list of ints 1..5)
 - `callback.requested` data: number
+- `callback.changed`  (no call_id) data: the callback's life now (`acd.callback_life`):
+                      ref (its key), call_id (the call that asked, if any), number,
+                      queue, customer_id, source,
+                      requested_at, status, attempts, due_at, last_result, agent_id
 - `agent.state`       agent_id; data: state (acd.state.AgentState values), reason
 """
 
@@ -51,6 +55,7 @@ CALL_HUNGUP = "call.hungup"
 CALL_WRAPPED_UP = "call.wrapped_up"
 SURVEY_ANSWERED = "survey.answered"
 CALLBACK_REQUESTED = "callback.requested"
+CALLBACK_CHANGED = "callback.changed"
 AGENT_STATE = "agent.state"
 
 KINDS = frozenset(
@@ -71,6 +76,7 @@ KINDS = frozenset(
         CALL_WRAPPED_UP,
         SURVEY_ANSWERED,
         CALLBACK_REQUESTED,
+        CALLBACK_CHANGED,
         AGENT_STATE,
     }
 )

@@ -120,6 +120,7 @@ class CallRow:
             acw_seconds=self.acw_seconds if answered else None,
             transferred=self.transfers > 0,
             resolved=self.resolved,
+            direction=self.direction,
         )
 
     def columns(self) -> dict[str, Any]:

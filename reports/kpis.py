@@ -60,6 +60,7 @@ class CallRecord:
     acw_seconds: float | None = None
     transferred: bool = False
     resolved: bool | None = None  # the agent's "resolved on this call" mark at wrap-up
+    direction: str = "inbound"  # or "outbound": a call we placed (callback, campaign)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcome", Outcome(self.outcome))  # "answered" is accepted
@@ -181,7 +182,11 @@ def aht_seconds(calls: Iterable[CallRecord]) -> float | None:
     return _mean(_known(calls, _handle))
 
 
-def _fcr_key(c: CallRecord) -> str | None:
+def fcr_caller(c: CallRecord) -> str | None:
+    """Whose repeat contacts an answered call counts among: its customer, else its number;
+    None for an anonymous caller and for a call we placed (FCR counts inbound contacts)."""
+    if c.direction != "inbound":
+        return None
     if c.customer_id:
         return "customer:" + c.customer_id
     return "number:" + c.caller_number if c.caller_number else None
@@ -191,7 +196,8 @@ def fcr_clusters(calls: Iterable[CallRecord], window_days: float = 7) -> list[li
     """Group answered calls of one caller into repeat-contact clusters.
 
     The caller is the customer id when known, else the normalised caller number; an
-    answered call with neither (anonymous) is left out, since a repeat cannot be seen.
+    answered call with neither (anonymous) is left out, since a repeat cannot be seen,
+    and so is an outbound call (see fcr_caller).
     Calls sorted by arrival chain: a call joins the cluster of the same caller's previous
     call when it arrived at most `window_days` after that previous call, so calls on
     days 0, 5 and 10 form one cluster of three with a 7-day window.
@@ -200,7 +206,7 @@ def fcr_clusters(calls: Iterable[CallRecord], window_days: float = 7) -> list[li
     clusters: list[list[CallRecord]] = []
     last: dict[str, list[CallRecord]] = {}
     for call in sorted(_answered(calls), key=lambda c: (c.arrived_at, c.call_id)):
-        key = _fcr_key(call)
+        key = fcr_caller(call)
         if key is None:
             continue
         cluster = last.get(key)

@@ -48,6 +48,7 @@ from reports.kpis import (
     AgentState,
     CallRecord,
     Outcome,
+    fcr_caller,
 )
 
 DAY = 86_400.0
@@ -145,12 +146,6 @@ class _Chains:
             del self.chains[key]
 
 
-def _fcr_key(record: CallRecord) -> str | None:
-    if record.customer_id:
-        return "customer:" + record.customer_id
-    return "number:" + record.caller_number if record.caller_number else None
-
-
 class _Agg:
     """The sums and counts behind one scope's summary."""
 
@@ -213,7 +208,7 @@ class _Agg:
         if r.resolved is not None:
             self.marks += sign
             self.resolved += sign * r.resolved
-        key = _fcr_key(r)
+        key = fcr_caller(r)
         if key is not None:
             item = (r.arrived_at, r.call_id)
             if sign > 0:
@@ -398,6 +393,8 @@ class LiveStats:
         return bucket
 
     def _record(self, record: CallRecord, sign: int) -> None:
+        if record.direction != "inbound":
+            return  # the live queue figures are the callers'; outbound calls have their own
         for kind in ("day", "interval"):
             bucket = self._bucket(kind, record.arrived_at, create=sign > 0)
             if bucket is None:

@@ -9,11 +9,12 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
+from acd.callback_life import OPEN
 from cti.store.models import AgentStateInterval, Call, Callback, Event
 from reports.fold import CallRow, StateInterval
 from reports.kpis import CallRecord
 
-OPEN_CALLBACK = ("pending", "reserved", "dialing", "retry")
+OPEN_CALLBACK = tuple(sorted(str(s) for s in OPEN))  # acd.callback_life
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,13 +50,14 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cti.store.calls import OPEN_CALLBACK
 from cti.store.models import Call, Callback, Customer, CustomerPhone, Survey
 
 if TYPE_CHECKING:
     from cti.config import TenantConfig, TierRule
 
 DEFAULT_REGION = "FR"
-OPEN_CALLBACK_STATES = ("pending", "reserved", "dialing", "retry")
+OPEN_CALLBACK_STATES = OPEN_CALLBACK  # acd.callback_life
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,63}$")
 LANGUAGE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")
 MAX_TIER = 9

@@ -30,7 +30,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cti.store.models import AgentStateInterval, Call, Event, Survey
+from cti.store import rollup
+from cti.store.models import AgentStateInterval, Call, Callback, Event, Survey
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import CallRow, Folded, Folder, StateInterval
@@ -63,10 +64,16 @@ class _Pending:
 def upsert(
     conn: AsyncConnection, table: Any, rows: Sequence[dict[str, Any]], keys: list[str]
 ) -> Awaitable[Any]:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL."""
+    """INSERT ... ON CONFLICT (keys) DO UPDATE of the columns the rows give (every row
+    gives the same ones), on SQLite and PostgreSQL."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    columns = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    given = set(rows[0]) if rows else set()
+    columns = {
+        c.name: statement.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and c.name in given
+    }
     return conn.execute(
         statement.on_conflict_do_update(index_elements=keys, set_=columns), list(rows)
     )
@@ -245,6 +252,7 @@ class Journal:
             await self._write_rows(
                 conn, pending.rows.values(), pending.intervals, pending.interval_tenants
             )
+            await write_callbacks(conn, pending.events)
             surveys = [e for e in pending.events if e.kind == ev.SURVEY_ANSWERED]
             if surveys:
                 await upsert(
@@ -271,6 +279,11 @@ class Journal:
         call_rows = [{"tenant_id": r["tenant"], **_without(r, "tenant")} for r in rows]
         if call_rows:
             await upsert(conn, Call.__table__, call_rows, ["tenant_id", "call_id"])
+            by_tenant: dict[str, list[str]] = {}
+            for row in call_rows:
+                by_tenant.setdefault(row["tenant_id"], []).append(row["call_id"])
+            for tenant, call_ids in by_tenant.items():
+                await rollup.refresh(conn, tenant, call_ids)
         if intervals:
             interval_rows = {
                 (t, i.agent, i.start, i.state): _interval_row(t, i)
@@ -313,6 +326,14 @@ class Journal:
         return len(unfolded)
 
     async def _refold(self, conn: AsyncConnection, tenant: str, unfolded: list[Any]) -> None:
+        callbacks = await conn.execute(
+            select(Event).where(
+                Event.tenant_id == tenant,
+                Event.folded.is_(False),
+                Event.kind == ev.CALLBACK_CHANGED,
+            )
+        )
+        await write_callbacks(conn, [_domain_event(r) for r in callbacks])
         call_ids = {r.call_id for r in unfolded if r.call_id}
         agents = {r.agent_id for r in unfolded if r.agent_id}
         if agents:  # calls whose wrap-up an unfolded agent event may have ended
@@ -402,6 +423,33 @@ def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
 
 def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in names}
+
+
+async def write_callbacks(conn: AsyncConnection, events: Iterable[DomainEvent]) -> None:
+    """Upsert the callbacks whose life these events changed (the last word of each)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        if event.kind != ev.CALLBACK_CHANGED:
+            continue
+        d = event.data
+        rows[(event.tenant, d["ref"])] = {
+            "tenant_id": event.tenant,
+            "ref": d["ref"],
+            "call_id": d.get("call_id"),
+            "number": d["number"],
+            "customer_id": d.get("customer_id"),
+            "queue": d.get("queue"),
+            "source": d.get("source", "queue"),
+            "requested_at": d.get("requested_at", event.at),
+            "attempts": d.get("attempts", 0),
+            "status": d["status"],
+            "outcome": d.get("last_result"),
+            "agent_id": d.get("agent_id"),
+            "due_at": d.get("due_at"),
+            "updated_at": event.at,
+        }
+    if rows:
+        await upsert(conn, Callback.__table__, list(rows.values()), ["tenant_id", "ref"])
 
 
 def _survey_rows(events: list[DomainEvent]) -> list[dict[str, Any]]:

@@ -161,13 +161,83 @@ class Call(Base):
     survey_score: Mapped[int | None] = mapped_column(Integer)
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     callback_number: Mapped[str | None] = mapped_column(String(32))
+    # repeat-contact chains (cti.store.rollup): the caller's key for FCR, and the arrival
+    # of the caller's previous / next answered call within the FCR window, over all the
+    # tenant's calls, the same queue's, the same agent's (None: none within the window)
+    fcr_key: Mapped[str | None] = mapped_column(String(100))
+    fcr_prev_at: Mapped[float | None] = mapped_column(Float)
+    fcr_next_at: Mapped[float | None] = mapped_column(Float)
+    fcr_prev_queue_at: Mapped[float | None] = mapped_column(Float)
+    fcr_next_queue_at: Mapped[float | None] = mapped_column(Float)
+    fcr_prev_agent_at: Mapped[float | None] = mapped_column(Float)
+    fcr_next_agent_at: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (
+        Index("ix_calls_tenant_fcr_key", "tenant_id", "fcr_key", "queued_at"),
         Index("ix_calls_tenant_queued", "tenant_id", "queued_at"),
         Index("ix_calls_tenant_queue_queued", "tenant_id", "queue", "queued_at"),
         Index("ix_calls_tenant_agent_queued", "tenant_id", "agent", "queued_at"),
         Index("ix_calls_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_calls_tenant_caller", "tenant_id", "caller_number"),
     )
+
+
+class CallHour(Base):
+    """Additive totals of the calls that entered a queue in one UTC hour, per direction,
+    and per queue (agent "*") or per answering agent (queue "*", answered calls only):
+    the historical reports read these for whole hours instead of the calls
+    (`cti.store.rollup` keeps them equal to the calls)."""
+
+    __tablename__ = "call_hours"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[float] = mapped_column(Float, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(10), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandoned_3: Mapped[int] = mapped_column(Integer)
+    short_abandoned_5: Mapped[int] = mapped_column(Integer)
+    short_abandoned_10: Mapped[int] = mapped_column(Integer)
+    transferred: Mapped[int] = mapped_column(Integer)
+    answer_wait: Mapped[float | None] = mapped_column(Float)
+    answer_wait_n: Mapped[int] = mapped_column(Integer)
+    queue_wait: Mapped[float | None] = mapped_column(Float)
+    queue_wait_n: Mapped[int] = mapped_column(Integer)
+    hold: Mapped[float | None] = mapped_column(Float)
+    hold_n: Mapped[int] = mapped_column(Integer)
+    talk: Mapped[float | None] = mapped_column(Float)
+    talk_n: Mapped[int] = mapped_column(Integer)
+    acw: Mapped[float | None] = mapped_column(Float)
+    acw_n: Mapped[int] = mapped_column(Integer)
+    handle: Mapped[float | None] = mapped_column(Float)
+    handle_n: Mapped[int] = mapped_column(Integer)
+    longest_wait: Mapped[float | None] = mapped_column(Float)
+    # answered within each of reports.kpis.SL_BANDS seconds
+    within_5: Mapped[int] = mapped_column(Integer)
+    within_10: Mapped[int] = mapped_column(Integer)
+    within_15: Mapped[int] = mapped_column(Integer)
+    within_20: Mapped[int] = mapped_column(Integer)
+    within_30: Mapped[int] = mapped_column(Integer)
+    within_40: Mapped[int] = mapped_column(Integer)
+    within_50: Mapped[int] = mapped_column(Integer)
+    within_60: Mapped[int] = mapped_column(Integer)
+    within_70: Mapped[int] = mapped_column(Integer)
+    within_80: Mapped[int] = mapped_column(Integer)
+    within_90: Mapped[int] = mapped_column(Integer)
+    within_100: Mapped[int] = mapped_column(Integer)
+    within_110: Mapped[int] = mapped_column(Integer)
+    within_120: Mapped[int] = mapped_column(Integer)
+    resolved_marks: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    # FCR (window cti.store.rollup.FCR_WINDOW_DAYS): clusters begun here, and those of
+    # one call, chained over all the tenant's calls, the queue's, the agent's
+    fcr_first: Mapped[int] = mapped_column(Integer)
+    fcr_alone: Mapped[int] = mapped_column(Integer)
+    fcr_first_queue: Mapped[int] = mapped_column(Integer)
+    fcr_alone_queue: Mapped[int] = mapped_column(Integer)
+    fcr_first_agent: Mapped[int] = mapped_column(Integer)
+    fcr_alone_agent: Mapped[int] = mapped_column(Integer)
 
 
 class AgentStateInterval(Base):
@@ -226,7 +296,11 @@ class Callback(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[float] = mapped_column(Float)
+    due_at: Mapped[float | None] = mapped_column(Float)  # the next attempt not before
+    # the life's own key: the asking call's id (asked for in the queue), or generated
+    ref: Mapped[str] = mapped_column(String(80))
     __table_args__ = (
+        Index("uq_callbacks_tenant_ref", "tenant_id", "ref", unique=True),
         Index("ix_callbacks_tenant_status", "tenant_id", "status"),
         Index("ix_callbacks_tenant_number", "tenant_id", "number"),
     )

@@ -11,7 +11,8 @@ behind.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,13 +20,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert, select
 
 from acd import CallState, Outcome
 from cti.ami_events import AmiEvent, ChannelCreated, ChannelHungUp, DialEnded, UserEvent
 from cti.config import PlatformConfig, TenantConfig
-from cti.errors import AmiActionError
 from cti.prompts import build_prompts
 from cti.service import Service
+from cti.store.models import Callback
 from ivr.menu import Session as IvrSession
 from ivr.menu import is_open_at
 from ivr.model import HoursNode
@@ -64,6 +66,7 @@ def paths_config(example: PlatformConfig) -> PlatformConfig:
     data["queues"] = [
         {**q, **fast, "offer_callback": q["id"] == "sales", "survey": None} for q in data["queues"]
     ]
+    data["queues"][0]["callback_retry"] = {"retry_minutes": 0.05, "max_attempts": 2}  # 3 s
     data["queues"][1]["survey"] = {
         "questions": [{"prompt": "acme-survey-agent"}, {"prompt": "acme-survey-solved"}],
         "timeout_seconds": 6,
@@ -120,6 +123,15 @@ class Line:
         self.events: list[AmiEvent] = []
         service.ami.subscribe(self.events.append)
 
+    async def restart(self) -> None:
+        """Stop the service and start a new one on the same database."""
+        await self.service.stop()
+        self.service = Service(self.service.settings, self.service.config)
+        await self.service.start()
+        await self.service.ami.wait_connected(10)
+        self.acd = self.service.acd["acme"]
+        self.service.ami.subscribe(self.events.append)
+
     async def call(self, ani: str, keys: str, hold: int = 20, **sim: str) -> None:
         await self.service.ami.originate(
             "Local/5000@cti-inbound",
@@ -157,18 +169,19 @@ async def line(paths: tuple[AsteriskStack, PlatformConfig], tmp_path: Path) -> A
         update={
             "database_url": f"sqlite+aiosqlite:///{tmp_path}/c.db",
             "config_dir": ROOT / "config",
+            "callback_poll_seconds": 0.5,
         }
     )
     service = Service(settings, config)
     await service.start()
     await service.ami.wait_connected(10)
+    line = Line(service)
     try:
-        yield Line(service)
+        yield line
     finally:  # leave no call and no agent state to the next test
-        await service.ami.action("Command", Command="channel request hangup all")
-        with contextlib.suppress(AmiActionError):  # refused when there is nothing to delete
-            await service.ami.action("DBDelTree", Family="cti-acme-agents")
-        await service.stop()
+        await line.service.ami.action("Command", Command="channel request hangup all")
+        await line.service.stop()  # (its last AstDB writes land before the tree goes)
+        stack.process.cli("database deltree cti-acme-agents")
 
 
 def steps(session: IvrSession) -> list[tuple[str, str, str]]:
@@ -271,6 +284,117 @@ async def test_waiting_caller_presses_1_and_keeps_the_place_for_a_callback(line:
     assert router.position(uniqueid) == 1  # the place in line is kept
     assert uniqueid not in line.acd.legs
     assert line.user_events("CtiWaiting")[0].fields["CtiCallback"] == ""  # not asked in the IVR
+
+
+async def callback_rows(line: Line) -> list[Any]:
+    await line.service.journal.flush()
+    async with line.service.engine.connect() as conn:
+        table = Callback.__table__
+        return list((await conn.execute(select(table).order_by(table.c.id))).all())
+
+
+async def press_1_then_agent_ready(line: Line, ani: str) -> str:
+    """A sales caller presses 1 while waiting, hangs up; then alice gets ready."""
+    await line.call(
+        ani, "1", hold=25, SIM_KEYS="1", SIM_KEYS_ON="CTI_WAIT_START", SIM_KEYS_DELAY="1"
+    )
+    uniqueid, _ = await line.session(ani)
+    await until(lambda: line.hung_up(uniqueid), timeout=10, what="the caller is released")
+    await line.phone("1001", ring="1", talk="30")
+    line.acd.login("alice")
+    line.acd.ready("alice")
+    return uniqueid
+
+
+async def callback_row(line: Line, status: str, timeout: float) -> Any:
+    """The one callback's row once it reaches `status`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await callback_rows(line)
+        if rows and rows[0].status == status:
+            (row,) = rows
+            return row
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"callback not {status} after {timeout} s: {rows}")
+        await asyncio.sleep(0.3)
+
+
+async def test_a_busy_customer_is_called_again_by_the_queues_rule_then_connected(
+    line: Line,
+) -> None:
+    ani = "0611000007"  # the customer's phone: busy at first
+    await line.phone(ani, ring="busy")
+    ref = await press_1_then_agent_ready(line, ani)
+    row = await callback_row(line, "retry", timeout=15)
+    assert (row.call_id, row.attempts, row.outcome, row.agent_id) == (ref, 1, "busy", "alice")
+    assert row.due_at == pytest.approx(row.updated_at + 3, abs=0.5)  # the queue's 0.05 min
+    assert line.user_events("CtiCallbackResult")[0].fields["CtiDialStatus"] == "BUSY"
+    await line.phone(ani, ring="1", talk="2")  # free now: answers the next attempt
+    row = await callback_row(line, "connected", timeout=25)
+    assert (row.call_id, row.attempts, row.outcome, row.agent_id) == (ref, 2, "answered", "alice")
+    assert not line.acd.callbacks  # settled
+
+
+async def test_a_customer_busy_at_every_attempt_ends_a_failed_callback(line: Line) -> None:
+    ani = "0611000008"
+    await line.phone(ani, ring="busy")
+    ref = await press_1_then_agent_ready(line, ani)
+    row = await callback_row(line, "failed", timeout=30)
+    assert (row.call_id, row.attempts, row.outcome) == (ref, 2, "busy")
+    await asyncio.sleep(4)  # no third attempt: the rule allows two
+    assert len(line.user_events("CtiCallbackResult")) == 2
+    assert not line.acd.callbacks  # nothing left to retry
+
+
+async def test_an_open_callback_survives_a_restart_and_a_promised_one_waits_for_its_time(
+    line: Line,
+) -> None:
+    ani = "0611000009"
+    await line.phone(ani, ring="1", talk="2")
+    await line.call(
+        ani, "1", hold=25, SIM_KEYS="1", SIM_KEYS_ON="CTI_WAIT_START", SIM_KEYS_DELAY="1"
+    )
+    ref, _ = await line.session(ani)
+    await callback_row(line, "pending", timeout=10)
+    await line.restart()  # the router forgot it; the store did not
+    await until(lambda: line.acd.has_callback(ref), timeout=5, what="taken from the store")
+    await line.phone("1001", ring="1", talk="30")
+    line.acd.login("alice")
+    line.acd.ready("alice")
+    row = await callback_row(line, "connected", timeout=20)
+    assert (row.ref, row.attempts, row.agent_id) == (ref, 1, "alice")
+    await asyncio.sleep(1.5)  # the store says "connected" only after the write-behind:
+    assert not line.acd.callbacks  # meanwhile the scheduler must not take it again
+    # alice promised a call back in 3 s (no queue given: through hers)
+    promised = "0611000010"
+    await line.phone(promised, ring="1", talk="2")
+    now = time.time()
+    async with line.service.engine.begin() as conn:
+        await conn.execute(
+            insert(Callback.__table__).values(
+                tenant_id="acme",
+                ref="agent-test",
+                number=promised,
+                source="agent",
+                requested_at=now,
+                window_start=now + 3,
+                status="pending",
+                attempts=0,
+                agent_id="alice",
+                updated_at=now,
+            )
+        )
+    await asyncio.sleep(1.5)
+    assert not line.acd.has_callback("agent-test")  # not before its time
+    await until(lambda: line.acd.has_callback("agent-test"), timeout=5, what="taken when due")
+    deadline = time.monotonic() + 25
+    while True:
+        rows = {r.ref: r for r in await callback_rows(line)}
+        if rows["agent-test"].status == "connected":
+            break
+        assert time.monotonic() < deadline, rows
+        await asyncio.sleep(0.3)
+    assert (rows["agent-test"].agent_id, rows["agent-test"].queue) == ("alice", "sales")
 
 
 async def test_survey_after_the_agent_hangs_up_reaches_the_service(

@@ -34,6 +34,9 @@ async def retained(port: int, topic: str, timeout: float = 10.0) -> dict[str, An
     raise AssertionError("no retained message")
 
 
+NOON = (time.time() // 86400) * 86400 + 43200  # today at 12:00 UTC, whatever the hour now
+
+
 @pytest.fixture
 async def journal() -> AsyncIterator[Journal]:
     engine = create_async_engine("sqlite+aiosqlite://")  # never written: not started
@@ -84,7 +87,7 @@ async def test_the_retained_stats_topics_carry_the_figures(
     mosquitto: Mosquitto, journal: Journal
 ) -> None:
     bus = Bus(mosquitto.url, client_id="live-test")
-    start = time.time() - 3600
+    start = NOON - 3600  # the live figures are today's: the calls and the clock on one day
     publisher = LivePublisher(bus, interval_ms=50, clock=lambda: start + 3600)
     journal.subscribe(publisher.on_event)
     await bus.start()
@@ -117,12 +120,12 @@ async def test_figures_arrive_after_the_broker_comes_back(
     mosquitto: Mosquitto, journal: Journal
 ) -> None:
     bus = Bus(mosquitto.url, client_id="live-test-2")
-    publisher = LivePublisher(bus, interval_ms=50)
+    publisher = LivePublisher(bus, interval_ms=50, clock=lambda: NOON)
     journal.subscribe(publisher.on_event)
     await bus.start()
     await publisher.start()
     try:
-        start = time.time() - 1000
+        start = NOON - 1000
         play(journal, start, 2)
         await until(lambda: bus.connected, 10, "connected")
         await until(lambda: not bus._pending, 10, "published")

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 
 from cti.config import PlatformConfig
 from cti.store import customers as customer_store
-from cti.store.models import Call
+from cti.store.models import Call, Callback
 from cti.store.users import create_user
 from tests.integration.center import Center, fast_config
 from tests.integration.conftest import until
@@ -391,3 +391,27 @@ async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(
         await screenshot(page, "console-reconnected.png")
     finally:
         await proxy.close()
+
+
+async def test_a_visitor_asks_to_be_called_back_from_the_public_page(
+    center: Center, open_page: Callable[[], Any]
+) -> None:
+    page = await open_page()
+    base = base_url(center)
+    await page.goto(base + "/public/acme/callback")
+    await expect(page.locator("#title")).to_have_text("ACME Insurance: call me back")
+    await page.fill("#name", "Paul Durand")
+    await page.fill("#number", "123")
+    await page.click("#send")
+    await expect(page.locator("#callback-error")).to_contain_text("cannot be called")
+    await page.fill("#number", "06 11 22 33 44")
+    await page.select_option("#topic", "claim-or-support")
+    await page.click("#send")
+    confirmation = page.locator("#confirmation")
+    await expect(confirmation).to_contain_text("We will call +33611223344 from")
+    await expect(confirmation).to_contain_text("(Europe/Paris)")
+    await screenshot(page, "public-callback.png")
+    async with center.service.engine.connect() as conn:
+        table = Callback.__table__
+        rows = (await conn.execute(select(table.c.number, table.c.queue, table.c.source))).all()
+    assert rows == [("+33611223344", "support", "web")]

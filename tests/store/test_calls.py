@@ -48,6 +48,7 @@ async def test_the_abandoned_list_leaves_out_callers_reached_since(
             [
                 {
                     "tenant_id": "acme",
+                    "ref": "abandoned-1",
                     "number": "+33633333333",
                     "source": "abandoned",
                     "requested_at": T0 + 35,

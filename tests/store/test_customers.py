@@ -349,6 +349,8 @@ async def test_contact_history_has_calls_surveys_and_open_callbacks(
     ]
     async with store_engine.begin() as conn:
         await conn.execute(insert(Call), calls)
+        for n, callback in enumerate(callbacks):
+            callback["ref"] = f"{callback['source']}-{n}"
         await conn.execute(insert(Callback), callbacks)
         await conn.execute(
             insert(Survey),

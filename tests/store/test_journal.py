@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.db import create_engine
 from cti.store.journal import Journal
-from cti.store.models import AgentStateInterval, Call, Event, Survey
+from cti.store.models import AgentStateInterval, Call, Callback, Event, Survey
 from cti.store.schema import upgrade
 from reports.events import DomainEvent
 from reports.fold import Folder
@@ -173,3 +173,59 @@ async def test_the_stored_row_is_the_fold(store_engine: AsyncEngine) -> None:
     expected = folder.calls["c1"].columns()
     stored = {k: getattr(row, k) for k in expected if k != "tenant"}
     assert stored == {k: v for k, v in expected.items() if k != "tenant"}
+
+
+def callback_life(t0: float) -> list[DomainEvent]:
+    """c9's caller asked to be called back: reserved for alice, busy, retried, connected."""
+    base = {"ref": "c9", "call_id": "c9", "number": "+33612345309", "queue": "sales"}
+    base["customer_id"] = "C009"
+    steps = [
+        ("pending", 0, None, None, None),
+        ("reserved", 0, None, None, "alice"),
+        ("dialing", 1, None, None, "alice"),
+        ("retry", 1, t0 + 600, "busy", "alice"),
+        ("pending", 1, t0 + 600, "busy", "alice"),
+        ("dialing", 2, t0 + 600, "busy", "alice"),
+        ("connected", 2, None, "answered", "alice"),
+    ]
+    return [
+        DomainEvent(
+            "acme",
+            t0 + n,
+            "callback.changed",
+            data={
+                **base,
+                "requested_at": t0,
+                "status": status,
+                "attempts": attempts,
+                "due_at": due,
+                "last_result": result,
+                "agent_id": agent,
+            },
+        )
+        for n, (status, attempts, due, result, agent) in enumerate(steps)
+    ]
+
+
+async def callbacks(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(select(Callback.__table__))).all())
+
+
+async def test_a_callbacks_life_lands_in_one_row_even_across_a_crash(
+    store_engine: AsyncEngine,
+) -> None:
+    events = callback_life(T0)
+    journal = Journal(store_engine)
+    for event in events[:4]:
+        journal.record(event)
+    await journal.flush()
+    (row,) = await callbacks(store_engine)
+    assert (row.ref, row.call_id, row.status, row.attempts) == ("c9", "c9", "retry", 1)
+    assert row.outcome == "busy"
+    assert row.due_at == T0 + 600 and row.customer_id == "C009" and row.agent_id == "alice"
+    await journal._write_events(events[4:])  # the process dies before folding these
+    assert await Journal(store_engine).recover() == 3
+    (row,) = await callbacks(store_engine)
+    assert (row.status, row.attempts, row.outcome, row.due_at) == ("connected", 2, "answered", None)
+    assert await calls(store_engine) == []  # a callback's life makes no call row

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.cli import main
 from cti.db import create_engine
+from cti.store import rollup
 from cti.store.kpi_queries import kpi_report
 from cti.store.models import AgentStateInterval, Call
 from cti.store.schema import upgrade
@@ -120,6 +121,7 @@ async def store(
                 await conn.execute(
                     insert(AgentStateInterval), [interval_columns(tenant, i) for i in mine]
                 )
+        await rollup.rebuild(conn)
 
 
 def records(rows: list[CallRow], tenant: str = "acme") -> list[CallRecord]:

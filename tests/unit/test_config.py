@@ -65,6 +65,19 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
         ("checksum: luhn", "checksum: crc", "checksum: crc", "'none' or 'luhn'"),
         ("min_digits: 8", "min_digits: 20", "kind: collect", "min_digits is larger"),
         ('extension: "1003"', 'extension: "1001"', "id: carol", "duplicate extension"),
+        (
+            "claim-or-support: support",
+            "claim-or-support: claims",
+            "claim-or-support",
+            "unknown queue 'claims'",
+        ),
+        ("hours: hours  #", "hours: opening  #", "hours: opening", "no IVR hours node 'opening'"),
+        (
+            "per_number_per_day: 3",
+            "per_number_per_day: 0",
+            "per_number_per_day: 0",
+            "greater than or equal to 1",
+        ),
     ],
 )
 def test_invalid_values_name_file_line_and_reason(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +15,8 @@ from agent_console import customers_api
 from agent_console.app import create_app
 from agent_console.auth import Principal
 from cti.config import PlatformConfig
-from cti.db import create_engine
 from cti.settings import Settings
 from cti.store.models import Call, Callback, Survey
-from cti.store.schema import upgrade
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 AGENT = Principal("acme", "alice", "agent", "alice")
@@ -32,11 +29,8 @@ async def _healthy() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cti.db'}")
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
+def engine(sqlite_engine: AsyncEngine) -> AsyncEngine:
+    return sqlite_engine
 
 
 @pytest.fixture
@@ -275,6 +269,7 @@ async def test_history_for_the_screen_pop(agent: httpx.AsyncClient, engine: Asyn
             [
                 {
                     "tenant_id": "acme",
+                    "ref": "agent-1",
                     "number": "+33612345305",
                     "customer_id": "C001",
                     "queue": "support",

@@ -17,10 +17,11 @@ from agent_console.app import create_app
 from cti.config import PlatformConfig
 from cti.db import create_engine
 from cti.settings import Settings
-from cti.store import users
+from cti.store import rollup, users
 from cti.store.journal import Journal
 from cti.store.models import Call
 from cti.store.schema import upgrade
+from reports.events import DomainEvent
 from tests.store.test_journal import T0, script
 
 DAY = "2025-11-23"  # T0 is 2025-11-23 12:13:20 UTC; acme's time zone is UTC
@@ -83,6 +84,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
                 _row("g1", T0 + 100, "abandoned", tenant="globex", number="+33633333333"),
             ],
         )
+        await rollup.rebuild(conn)  # rows written beside the journal: their hours too
     yield engine
     await engine.dispose()
 
@@ -171,3 +173,54 @@ async def test_call_record_staffing_and_abandoned_list(client: httpx.AsyncClient
     assert rows[0]["agents_needed"] == 14 and rows[1]["agents_needed"] > 14
     bad = await client.get("/api/staffing?calls=a,b&aht=180", headers=sam)
     assert bad.status_code == 422
+
+
+async def test_supervisors_list_the_callbacks_of_their_tenant_by_status(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    journal = Journal(engine)
+    for n, (tenant, ref, status) in enumerate(
+        [("acme", "x1", "failed"), ("acme", "x2", "retry"), ("globex", "g1", "failed")]
+    ):
+        data = {
+            "ref": ref,
+            "number": f"+3361200000{n}",
+            "queue": "sales",
+            "status": status,
+            "attempts": 2,
+            "last_result": "busy",
+            "due_at": None,
+            "requested_at": T0,
+        }
+        journal.record(DomainEvent(tenant, T0 + n, "callback.changed", data=data))
+    await journal.flush()
+    sam = await token(client, "acme", "sam")
+    failed = (await client.get("/api/callbacks?status=failed", headers=sam)).json()["callbacks"]
+    assert [(c["ref"], c["attempts"], c["last_result"]) for c in failed] == [("x1", 2, "busy")]
+    both = (await client.get("/api/callbacks?status=failed,retry", headers=sam)).json()
+    assert [c["ref"] for c in both["callbacks"]] == ["x2", "x1"]  # latest change first
+    bad = await client.get("/api/callbacks?status=lost", headers=sam)
+    assert bad.status_code == 422 and "unknown callback status" in bad.text
+    alice = await token(client, "acme", "alice")
+    assert (await client.get("/api/callbacks", headers=alice)).status_code == 403
+    gus = await token(client, "globex", "gus")
+    theirs = (await client.get("/api/callbacks?status=failed", headers=gus)).json()
+    assert [c["ref"] for c in theirs["callbacks"]] == ["g1"]
+
+
+async def test_a_supervisor_calls_back_an_abandoned_caller(client: httpx.AsyncClient) -> None:
+    sam = await token(client, "acme", "sam")
+    reply = await client.post("/api/calls/ab1/callback", headers=sam)
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert (body["number"], body["queue"], body["merged"]) == ("+33611111111", "sales", False)
+    assert body["ref"].startswith("abandoned-")
+    again = (await client.post("/api/calls/ab1/callback", headers=sam)).json()
+    assert again["merged"] is True and again["ref"] == body["ref"]
+    abandoned = (await client.get(f"/api/calls/abandoned?from={DAY}", headers=sam)).json()
+    assert [c["call_id"] for c in abandoned["calls"]] == ["ab2"]  # ab1 has its callback
+    pending = (await client.get("/api/callbacks?status=pending", headers=sam)).json()
+    assert [(c["ref"], c["source"]) for c in pending["callbacks"]] == [(body["ref"], "abandoned")]
+    assert (await client.post("/api/calls/g1/callback", headers=sam)).status_code == 404
+    alice = await token(client, "acme", "alice")
+    assert (await client.post("/api/calls/ab2/callback", headers=alice)).status_code == 403

@@ -116,3 +116,26 @@ def test_flush_without_a_loop_and_topic_names() -> None:
     assert figures["calls_waiting"] == 1 and figures["queue"] == "a/b+c"
     assert topic_part("") == "_"
     assert publisher.flush() == 0
+
+
+def test_the_clock_refresh_is_spread_over_the_flushes_of_its_period() -> None:
+    bus = FakeBus()
+    publisher = LivePublisher(bus, interval_ms=250, refresh_seconds=5.0)
+    folder = Folder("acme")
+    now = time.time()
+    agents = [f"a{n:02}" for n in range(45)]
+    for n, agent in enumerate(agents):
+        state = "logged_out" if n == 44 else "ready"
+        e = DomainEvent("acme", now, ev.AGENT_STATE, agent_id=agent, data={"state": state})
+        publisher.on_event(e, folder.apply(e))
+    publisher.flush()
+    bus.messages.clear()
+    assert publisher.refresh_slices == 20
+    per_flush = []
+    for tick in range(20):  # one refresh period
+        publisher.refresh_slice(tick)
+        per_flush.append(publisher.flush())
+    agent_topics = [t for t, _, _ in bus.messages if "/agents/" in t]
+    assert sorted(agent_topics) == sorted(f"cti/acme/agents/{a}/state" for a in agents[:44])
+    assert max(per_flush) <= 4  # the total on the first flush, then 2 or 3 agents a flush
+    assert bus.count("cti/acme/stats") == 1

@@ -148,3 +148,13 @@ def test_a_callback_needs_a_number() -> None:
     with pytest.raises(RoutingError, match="call 'c1': a callback needs a number"):
         router.handle(CallbackRequested("c1", ""), 13)
     assert router.call_state("c1") is CallState.WAITING
+
+
+def test_a_call_queued_as_a_callback_goes_out_as_one_even_to_a_ready_agent() -> None:
+    router = Router([QueueSpec("sales")], [agent("ann", "sales")])
+    ready(router, "ann", 0)
+    commands = router.handle(CallQueued("c1-r1", "sales", callback_number=NUMBER), 5)
+    assert commands == [
+        PlaceCallback("c1-r1", "ann", NUMBER, "sales", offer_id=1, ring_timeout=15.0)
+    ]
+    assert router.call_state("c1-r1") is CallState.CALLBACK_OFFERED

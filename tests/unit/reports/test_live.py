@@ -466,3 +466,17 @@ def test_fcr_is_kept_exactly_under_insertion_and_retraction(
         got = live.total_stats(DAY_START + 5 * 3600)["fcr_rate"]
         want = fcr_rate(current.values(), window)
         assert got == (None if want is None else pytest.approx(want))
+
+
+def test_calls_we_place_stay_out_of_the_callers_figures_but_keep_the_agent_busy() -> None:
+    live, ref = LiveStats("acme"), Reference()
+    run(live, ref, [state(DAY_START, "ann", "ready")])
+    dialed = answered_call("o1", "ann", DAY_START + 10, 4, 60)
+    dialed.insert(0, event(DAY_START + 10, ev.CALL_ARRIVED, "o1", data={"direction": "outbound"}))
+    run(live, ref, dialed)
+    now = DAY_START + 100
+    assert live.queue_stats("sales", now)["offered"] == 0
+    assert live.total_stats(now)["offered"] == 0
+    ann = live.agent_stats("ann", now)
+    assert ann["answered"] == 0  # no inbound call answered ...
+    assert ann["occupancy"] == pytest.approx(60 / 74)  # ... but 60 s talking, 14 s ready
