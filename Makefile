@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# parallel test workers: the integration tests mostly wait on Asterisk, so more
+# workers than cores pays; every test has its own ports, broker and database
+TEST_WORKERS ?= 4
 
 .PHONY: setup system demo test lint typecheck unit bench clean
 
@@ -33,7 +36,7 @@ bench: $(STAMP)
 	  echo "== $$b --quick"; $(VENV)/bin/python $$b --quick --json || exit 1; done
 
 test: setup lint typecheck
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=15
 	@$(MAKE) --no-print-directory bench
 
 clean:

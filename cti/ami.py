@@ -363,7 +363,10 @@ class AmiLink:
                 return
             except (OSError, AsteriskError, TimeoutError) as exc:
                 self.stats.last_error = str(exc) or type(exc).__name__
+                was_up = self._connected.is_set()  # logged in, then the resync failed
                 self._drop_connection()
+                if was_up:
+                    self.publish(LinkDown(self.clock(), f"resync: {self.stats.last_error}"))
                 log.warning(
                     "ami connect to %s:%d failed: %s; retry in %.2fs",
                     self.host,

@@ -74,6 +74,9 @@ class Bus:
                     self.connected, delay = True, 0.5
                     log.info("mqtt connected to %s:%d", self.host, self.port)
                     await client.publish(status_topic, b"online", qos=1, retain=True)
+                    # the retained state as it is now supersedes retained messages still
+                    # queued from before (older versions of the same topics)
+                    self._drop_pending_retained()
                     for topic, data in list(self._retained.items()):
                         await client.publish(topic, data, retain=True)
                     await self._session(client, status_topic)
@@ -84,6 +87,11 @@ class Bus:
             self.connected = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    def _drop_pending_retained(self) -> None:
+        kept = [item for item in self._pending if not item[2]]
+        self._pending.clear()
+        self._pending.extend(kept)
 
     async def _session(self, client: aiomqtt.Client, status_topic: str) -> None:
         """Publish until the connection fails; listening is how a loss is noticed."""

@@ -182,16 +182,34 @@ async def test_frozen_asterisk_is_noticed_by_the_watchdog(
     stack = asterisk_factory()
     link = make_link(stack, ping_interval=0.5, ping_timeout=1.0, action_timeout=3.0)
     tracker = Tracker(link)
+
+    def downs() -> list[LinkDown]:
+        return [e for e in tracker.events if isinstance(e, LinkDown)]
+
+    def freeze_at_login(event: AmiEvent) -> None:
+        # frozen between the login and the resync of the live channels
+        if isinstance(event, LinkUp) and link.stats.connects == 1:
+            stack.process.freeze()
+
+    link.subscribe(freeze_at_login)
     await link.start(wait=10)
     try:
-        stack.process.freeze()
         try:
-            await tracker.wait_for(lambda: any(isinstance(e, LinkDown) for e in tracker.events), 6)
-            assert link.stats.ping_failures == 1 and not link.connected
+            await tracker.wait_for(lambda: len(downs()) == 1, 15)
+            assert downs()[0].reason.startswith("resync: ") and not link.connected
         finally:
             stack.process.thaw()
         # a thawed Asterisk first works through the connections queued while frozen
         await tracker.wait_for(lambda: link.connected and link.stats.connects == 2, 45)
+        await tracker.wait_for(lambda: sum(isinstance(e, Resynced) for e in tracker.events) == 1)
+        stack.process.freeze()
+        try:
+            await tracker.wait_for(lambda: len(downs()) == 2, 6)
+            assert downs()[1].reason.startswith("watchdog: ")
+            assert link.stats.ping_failures == 1 and not link.connected
+        finally:
+            stack.process.thaw()
+        await tracker.wait_for(lambda: link.connected and link.stats.connects == 3, 45)
         await call(link, "+33400000001", hold=1)
         await tracker.wait_for(lambda: "+33400000001" in tracker.ended())
     finally:

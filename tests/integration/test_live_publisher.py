@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiomqtt
@@ -18,6 +18,19 @@ from cti.store.journal import Journal
 from reports import events as ev
 from reports.kpis import summarise
 from tests.integration.conftest import Mosquitto, until
+
+
+async def retained_when(
+    port: int, topic: str, ready: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+) -> dict[str, Any]:
+    """The retained message of `topic` once it satisfies `ready` (publishing at QoS 0
+    has no receipt: what the bus wrote may still be on its way to the broker)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await retained(port, topic)
+        if ready(message) or time.monotonic() > deadline:
+            return message
+        await asyncio.sleep(0.1)
 
 
 async def retained(port: int, topic: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -131,17 +144,20 @@ async def test_figures_arrive_after_the_broker_comes_back(
         await until(lambda: not bus._pending, 10, "published")
         mosquitto.stop()
         await until(lambda: not bus.connected, 20, "the bus notices the broker is gone")
+        published = publisher.stats.published
         play(journal, start + 200, 6)  # recorded while the broker is down: nothing raises
         assert journal.stats.subscriber_errors == 0 and publisher.stats.errors == 0
-        await asyncio.sleep(0.2)
-        assert publisher.stats.published > 0
+        await until(lambda: publisher.stats.published > published, 10, "published while down")
+        assert bus._retained and not bus.connected
         mosquitto.start()  # same port, no persistence: the retained state is gone with it
         await until(lambda: bus.connected, 30, "reconnected")
         await until(lambda: not bus._pending, 10, "published")
-        total = await retained(mosquitto.port, "cti/acme/stats")
+        total = await retained_when(mosquitto.port, "cti/acme/stats", lambda m: m["offered"] > 2)
         assert total["offered"] == expected(journal)["offered"] == 8
         assert total["answered"] == 4 and total["abandoned"] == 4
-        queue = await retained(mosquitto.port, "cti/acme/queues/sales/stats")
+        queue = await retained_when(
+            mosquitto.port, "cti/acme/queues/sales/stats", lambda m: m["offered"] > 2
+        )
         assert queue["offered"] == 8
     finally:
         await publisher.close()
