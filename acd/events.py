@@ -71,6 +71,20 @@ class CallQueued:
 
 
 @dataclass(frozen=True, slots=True)
+class CallConnected:
+    """A call reached `agent_id` outside the line: an attended transfer the agent took
+    after a consultation. It is talking at once, through `queue` (whose wrap-up follows);
+    the agent goes straight to the call from ready or not ready (reserved for the
+    consultation), so no waiting call can be offered to them in between."""
+
+    call_id: str
+    queue: str
+    agent_id: str
+    customer_id: str | None = None
+    tier: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class OfferAnswered:
     """The agent answered the offer (or the callback leg they were given).
 
@@ -147,6 +161,7 @@ Event = (
     | AgentNotReady
     | AgentLoggedOut
     | CallQueued
+    | CallConnected
     | OfferAnswered
     | OfferNotAnswered
     | CallerHungUp

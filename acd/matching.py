@@ -57,6 +57,13 @@ class Lane:
             self._ready = [entry for entry in self._ready if _live(entry)]
             heapify(self._ready)
 
+    def peek_ready(self) -> Agent | None:
+        """The best ready agent of the lane, left on its heap; None if there is none."""
+        heap = self._ready
+        while heap and not _live(heap[0]):
+            heappop(heap)
+        return heap[0][4] if heap else None
+
     def pop_ready(self) -> Agent | None:
         """The best ready agent of the lane, taken off its heap; None if there is none."""
         heap = self._ready

@@ -45,6 +45,7 @@ from acd.events import (
     AgentReady,
     CallbackCancelled,
     CallbackRequested,
+    CallConnected,
     CallEnded,
     CallerHungUp,
     CallQueued,
@@ -86,6 +87,7 @@ class Router(Engine):
             AgentNotReady: self._on_agent_not_ready,
             AgentLoggedOut: self._on_agent_logged_out,
             CallQueued: self._on_call_queued,
+            CallConnected: self._on_call_connected,
             OfferAnswered: self._on_offer_answered,
             OfferNotAnswered: self._on_offer_not_answered,
             CallerHungUp: self._on_caller_hung_up,
@@ -248,6 +250,36 @@ class Router(Engine):
             self._place(call, now)
         if spec.announce_every_seconds is not None:
             self._announce(call, now)
+
+    def _on_call_connected(self, event: CallConnected, now: float) -> None:
+        if event.call_id in self._calls or event.call_id in self._finished:
+            return  # a duplicate: see CALL_IGNORED
+        queue = self._queues.get(event.queue)
+        if queue is None:
+            raise RoutingError(f"call {event.call_id!r} connected in unknown queue {event.queue!r}")
+        agent = self._agent(event.agent_id)
+        agent_target = agent_to(agent, AgentTrigger.CONNECT)  # else IllegalTransition
+        self._seq += 1
+        call = Call(event.call_id, self._seq, queue, now, event.customer_id)
+        call.state = CallState.TALKING
+        self._offer_seq += 1
+        call.answered = Offer(self._offer_seq, call, agent, queue)
+        self._calls[call.call_id] = call
+        self._set_agent(agent, agent_target)  # a ready agent's heap entries go stale
+        agent.handling = (queue, now)
+        agent.misses = 0
+        if call.customer_id is not None:
+            self._remember_agent(call.customer_id, agent.agent_id)
+
+    def free_agent(self, queue: str) -> str | None:
+        """The agent the queue's next caller would be offered to now, None if no one is
+        ready (read only: an attended transfer to a queue consults them)."""
+        spec = self._queues.get(queue)
+        if spec is None:
+            raise RoutingError(f"unknown queue {queue!r}")
+        lane = matching.lane_for(spec, normalize_needs(spec.spec.needs))
+        agent = lane.peek_ready()
+        return None if agent is None else agent.agent_id
 
     def _on_offer_answered(self, event: OfferAnswered, now: float) -> None:
         offer = self._reported_offer(event.call_id, event.agent_id, event.offer_id)

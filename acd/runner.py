@@ -91,6 +91,7 @@ from acd.events import (
     AgentNotReady,
     AgentReady,
     CallbackRequested,
+    CallConnected,
     CallEnded,
     CallerHungUp,
     CallQueued,
@@ -132,6 +133,7 @@ SETTLED_MEMORY = 10_000  # settled callbacks remembered until the store has caug
 BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
 OUTBOUND_REASON = "outbound call"
+CONSULT_REASON = "consultation"  # an agent consulted for an attended transfer
 
 
 def parse_skills(text: str) -> tuple[SkillNeed, ...]:
@@ -166,9 +168,25 @@ class Leg:
     agent_channel: str = ""  # the agent's leg (name, uniqueid) once dialed
     agent_uniqueid: str = ""
     held: bool = False
-    consult: str = ""  # attended transfer: the number the agent consults
-    consult_channel: str = ""  # its channel, once dialed
+    consult: Consultation | None = None  # attended transfer: who the agent consults
     customer_id: str | None = None
+    tier: int = 0
+
+
+@dataclass
+class Consultation:
+    """The party an agent consults before an attended transfer: a number, or an agent
+    (asked for by name or found free in a queue), reserved meanwhile when they were ready."""
+
+    kind: str  # number | agent | queue
+    destination: str  # as asked for
+    agent_id: str | None = None  # the agent consulted
+    queue: str = ""  # the queue the transferred call is theirs through
+    reserved: bool = False  # set not ready ("consultation") for it: ready again after
+    channel: str = ""  # the consulted party's channel once dialed
+    uniqueid: str = ""
+    completing: bool = False  # being bridged with the caller: its dial's end is no end
+    ended: bool = False  # over without a transfer (the consulted agent released)
 
 
 @dataclass
@@ -493,9 +511,10 @@ class AcdRunner:
             await self.ami.action("Hangup", Channel=leg.channel)
         return leg.call_id
 
-    async def set_hold(self, agent_id: str, held: bool, *, agent_to: str = "agent") -> str:
+    async def set_hold(self, agent_id: str, held: bool, *, consult: str | None = None) -> str:
         """Hold: the caller to music (`cti-hold,caller`), the agent's leg parked in silence
-        (`cti-hold,agent`); unhold: AMI `Bridge` puts them back together."""
+        (`cti-hold,agent`), or dialing the party it consults (`cti-consult,<consult>`);
+        unhold: AMI `Bridge` puts them back together."""
         leg = self.talking_leg(agent_id, caller=True)
         if leg.held == held:
             raise RoutingError(f"call {leg.call_id!r} is {'already' if held else 'not'} on hold")
@@ -514,8 +533,8 @@ class AcdRunner:
                 Exten="caller",
                 Priority=1,
                 ExtraChannel=leg.agent_channel,
-                ExtraContext="cti-hold" if agent_to == "agent" else "cti-consult",
-                ExtraExten=agent_to,
+                ExtraContext="cti-consult" if consult else "cti-hold",
+                ExtraExten=consult or "agent",
                 ExtraPriority=1,
             )
         else:
@@ -584,66 +603,172 @@ class AcdRunner:
             )
             self.record(event)
 
-    async def consult(self, agent_id: str, number: str) -> str:
-        """Attended transfer, first step: the caller on hold, the agent's leg dials `number`
-        (`cti-consult`); the agent talks to them, then completes or cancels."""
+    async def consult(self, agent_id: str, kind: str, destination: str) -> str:
+        """Attended transfer, first step: the caller on hold, the agent's leg dials the
+        party consulted (`cti-consult`): a number, an agent, or the agent a queue would
+        offer its next call to now. A consulted agent who was ready is reserved (not
+        ready, `consultation`) so that no call is offered to them meanwhile. The agent
+        talks to them, then completes or cancels."""
         leg = self.talking_leg(agent_id, caller=True)
-        if leg.consult:
-            raise RoutingError(f"call {leg.call_id!r}: already consulting {leg.consult}")
+        if leg.consult is not None:
+            shown = leg.consult.destination
+            raise RoutingError(f"call {leg.call_id!r}: already consulting {shown}")
         if not leg.agent_channel:
             raise RoutingError(f"call {leg.call_id!r}: the agent's leg is not known")
-        leg.consult = number
+        consultation = Consultation(kind, destination)
+        if kind in ("agent", "queue"):
+            target, consultation.queue = self._consulted_agent(agent_id, kind, destination, leg)
+            consultation.agent_id = target
+            dial = agent_device(self.settings, self.extensions[target])
+        elif kind == "number":
+            dial = destination
+        else:
+            raise RoutingError(f"cannot consult a {kind!r}")
+        if consultation.agent_id is not None:
+            if self.router.agent_state(consultation.agent_id) == AgentState.READY:
+                self.reasons[consultation.agent_id] = CONSULT_REASON
+                self.feed(AgentNotReady(consultation.agent_id, CONSULT_REASON), strict=True)
+                consultation.reserved = True
+            self._journal_consult(leg, agent_id, consultation, ev.CALL_CONSULTED)
+        leg.consult = consultation
+        exten = "number" if kind == "number" else "agent"
         try:
             await self.ami.action(
-                "Setvar", Channel=leg.agent_channel, Variable="CTI_DESTINATION", Value=number
+                "Setvar", Channel=leg.agent_channel, Variable="CTI_DESTINATION", Value=dial
             )
             if leg.held:
                 await self.ami.action(
                     "Redirect",
                     Channel=leg.agent_channel,
                     Context="cti-consult",
-                    Exten="number",
+                    Exten=exten,
                     Priority=1,
                 )
             else:
-                await self.set_hold(agent_id, True, agent_to="number")
+                await self.set_hold(agent_id, True, consult=exten)
         except (AsteriskError, RoutingError):
-            leg.consult = ""
+            leg.consult = None
+            self._release_consulted(consultation, leg)
             raise
         return leg.call_id
 
-    async def complete_transfer(self, agent_id: str) -> str:
+    def _consulted_agent(
+        self, agent_id: str, kind: str, destination: str, leg: Leg
+    ) -> tuple[str, str]:
+        """The agent to consult and the queue the call will be theirs through."""
+        if kind == "queue":
+            if destination not in self.queue_ids.values():
+                raise RoutingError(f"no queue {destination!r} in {self.tenant_id!r}")
+            target = self.router.free_agent(destination)
+            if target is None:
+                raise RoutingError(
+                    f"no agent of queue {destination!r} is free to consult:"
+                    " a blind transfer puts the caller in line"
+                )
+            return target, destination
+        spec = next((a for a in self.tenant.agents if a.id == destination), None)
+        if spec is None or spec.id == agent_id:
+            raise RoutingError(f"cannot consult agent {destination!r}")
+        state = self.router.agent_state(spec.id)
+        busy = self.outbound_call(spec.id) is not None or spec.id in self.busy_elsewhere
+        if state not in (AgentState.READY, AgentState.NOT_READY) or busy:
+            shown = "on the phone" if busy else str(state).replace("_", " ")
+            raise RoutingError(f"agent {spec.id!r} cannot be consulted now ({shown})")
+        return spec.id, self._queue_for(spec, prefer=leg.queue)
+
+    def _release_consulted(self, consultation: Consultation, leg: Leg | None = None) -> None:
+        """The consultation is over without a transfer: an agent reserved for it is ready
+        again (unless they changed their state meanwhile)."""
+        target = consultation.agent_id
+        if target is None or consultation.ended:
+            return
+        consultation.ended = True
+        if leg is not None:
+            self._journal_consult(leg, leg.agent_id or "", consultation, ev.CALL_CONSULT_ENDED)
+        if (
+            consultation.reserved
+            and self.router.agent_state(target) == AgentState.NOT_READY
+            and self.reasons.get(target) == CONSULT_REASON
+        ):
+            consultation.reserved = False
+            self.feed(AgentReady(target))
+
+    def _journal_consult(
+        self, leg: Leg, agent_id: str, consultation: Consultation, kind: str
+    ) -> None:
+        if self.record is not None:
+            data = {"to_agent": consultation.agent_id, "kind": consultation.kind}
+            self.record(
+                DomainEvent(self.tenant_id, self.clock(), kind, leg.call_id, agent_id, data=data)
+            )
+
+    async def complete_transfer(self, agent_id: str, segment_id: str) -> str | None:
         """Attended transfer, done: the caller joins the consulted party, the agent's talk
-        ends (wrap-up follows)."""
+        ends (wrap-up follows). A consulted agent takes the call as a new segment
+        (`segment_id`, returned; None for a number) talking at once, through their queue."""
         leg = self.talking_leg(agent_id)
-        if not leg.consult_channel:
+        consultation = leg.consult
+        if consultation is None or not consultation.channel:
             raise RoutingError(f"call {leg.call_id!r}: no answered consultation to complete")
+        target = consultation.agent_id
+        consultation.completing = True
         try:
             await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="")
-            await self.ami.action("Bridge", Channel1=leg.channel, Channel2=leg.consult_channel)
+            if target is not None:
+                await self.ami.action(
+                    "Setvar", Channel=leg.channel, Variable="CTI_AGENT", Value=target
+                )
+            await self.ami.action("Bridge", Channel1=leg.channel, Channel2=consultation.channel)
         except AsteriskError as exc:
+            consultation.completing = False
             with contextlib.suppress(AsteriskError):  # the caller stays on hold
                 await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="1")
             raise RoutingError(f"the caller could not be transferred: {exc}") from None
         self.legs.pop(leg.call_id, None)
-        data = {"kind": "number", "destination": leg.consult, "mode": "attended"}
+        data = {"kind": consultation.kind, "destination": consultation.destination}
+        data["mode"] = "attended"
+        if target is not None:
+            data["to_agent"], data["to_call"] = target, segment_id
         self._journal_transfer(leg.call_id, agent_id, data)
         self.feed(CallEnded(leg.call_id))  # ends the hold too
         self._commands.put_nowait(_HangupChannel(leg.agent_channel))
+        if target is not None:
+            uniqueid = leg.uniqueid or leg.call_id
+            self.segments[uniqueid] = segment_id
+            self.legs[segment_id] = Leg(
+                segment_id,
+                leg.channel,
+                consultation.queue,
+                state=TALKING,
+                agent_id=target,
+                caller_number=leg.caller_number,
+                uniqueid=uniqueid,
+                agent_channel=consultation.channel,
+                agent_uniqueid=consultation.uniqueid,
+                customer_id=leg.customer_id,
+                tier=leg.tier,
+            )
+            connected = CallConnected(
+                segment_id, consultation.queue, target, leg.customer_id, leg.tier
+            )
+            self.feed(connected, strict=True)
+            return segment_id
         # no survey about the first agent when the caller's new talk ends
         with contextlib.suppress(AsteriskError):
             await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_SURVEY", Value="")
-        return leg.call_id
+        return None
 
     async def cancel_transfer(self, agent_id: str) -> str:
         """Attended transfer, abandoned: the consulted party is hung up, the agent is back
         with the caller."""
         leg = self.talking_leg(agent_id)
-        if not leg.consult:
+        consultation = leg.consult
+        if consultation is None:
             raise RoutingError(f"call {leg.call_id!r}: no consultation to cancel")
-        if leg.consult_channel:
-            await self.ami.action("Hangup", Channel=leg.consult_channel)
-        leg.consult = leg.consult_channel = ""
+        if consultation.channel:
+            await self.ami.action("Hangup", Channel=consultation.channel)
+        leg.consult = None
+        self._release_consulted(consultation, leg)
         await self.set_hold(agent_id, False)
         return leg.call_id
 
@@ -807,6 +932,19 @@ class AcdRunner:
                 customer_id=event.customer_id,
                 caller_number=number,
             )
+        elif isinstance(event, CallConnected):  # queued, offered and answered at once
+            leg = self.legs.get(event.call_id)
+            number = leg.caller_number if leg else None
+            say(
+                ev.CALL_QUEUED,
+                event.call_id,
+                queue=event.queue,
+                tier=event.tier,
+                customer_id=event.customer_id,
+                caller_number=number,
+            )
+            say(ev.CALL_OFFERED, event.call_id, event.agent_id, event.queue)
+            say(ev.CALL_ANSWERED, event.call_id, event.agent_id, event.queue)
         elif isinstance(event, OfferAnswered):
             say(ev.CALL_ANSWERED, event.call_id, event.agent_id)
         elif isinstance(event, OfferNotAnswered):
@@ -867,8 +1005,9 @@ class AcdRunner:
             if leg is not None and leg.state == RINGING:
                 leg.agent_channel, leg.agent_uniqueid = event.dest_channel, event.dest_uniqueid
             for leg in self.legs.values():  # the agent's leg dials the party they consult
-                if leg.consult and leg.agent_uniqueid == event.uniqueid:
-                    leg.consult_channel = event.dest_channel
+                if leg.consult is not None and leg.agent_uniqueid == event.uniqueid:
+                    leg.consult.channel = event.dest_channel
+                    leg.consult.uniqueid = event.dest_uniqueid
         elif isinstance(event, DialEnded):
             if event.uniqueid in self.outbound:
                 self._outbound_answered(self.outbound[event.uniqueid], event.dial_status)
@@ -926,8 +1065,11 @@ class AcdRunner:
             self._on_waiting(event)
         elif event.name == "CtiConsultEnded":
             for leg in self.legs.values():  # the consulted party is gone (or never answered)
-                if leg.consult and leg.agent_uniqueid == event.uniqueid:
-                    leg.consult_channel = ""
+                consultation = leg.consult
+                if consultation is not None and leg.agent_uniqueid == event.uniqueid:
+                    if not consultation.completing:
+                        consultation.channel = consultation.uniqueid = ""
+                        self._release_consulted(consultation, leg)
         elif event.name == "CtiOfferResult" and self._call_of(event.uniqueid) in self.legs:
             self._on_offer_result(self.legs[self._call_of(event.uniqueid)], fields)
         elif event.name == "CtiCallbackAnswered" and event.uniqueid in self.callback_legs:
@@ -968,6 +1110,7 @@ class AcdRunner:
         tier = int(event.fields.get("CtiTier") or 0)
         customer = event.fields.get("CtiCustomer") or None
         self.legs[call_id].customer_id = customer
+        self.legs[call_id].tier = tier
         needs = parse_skills(event.fields.get("CtiSkills") or "")
         target = self.for_agent.pop(call_id, None)
         queued = CallQueued(
@@ -982,6 +1125,8 @@ class AcdRunner:
         status = fields.get("CtiDialStatus", "")
         if status == "ANSWER":  # the agent hung up (a survey may follow): the ACD is done
             self.legs.pop(leg.call_id, None)
+            if leg.consult is not None:
+                self._release_consulted(leg.consult, leg)
             self.feed(CallEnded(leg.call_id))
             return
         if leg.state == RINGING and leg.agent_id is not None:
@@ -1028,6 +1173,8 @@ class AcdRunner:
             return
         if leg.held and leg.agent_channel:
             self._commands.put_nowait(_HangupChannel(leg.agent_channel))
+        if leg.consult is not None:
+            self._release_consulted(leg.consult, leg)
         if leg.state == TALKING:
             self.feed(CallEnded(leg.call_id))
         else:

@@ -358,13 +358,14 @@ def _callback_and_route_out(settings: Settings, out_dir: Path, own_numbers: list
 
 
 def _consult(settings: Settings, own_numbers: list[str]) -> list[str]:
-    """Attended transfer: the agent's leg (caller on hold) dials the number consulted."""
+    """Attended transfer: the agent's leg (caller on hold) dials the party consulted."""
     outbound = settings.outbound_device.format(number="${CTI_DESTINATION}")
     return [
         "",
         "[cti-consult]",
-        "; The ACD redirects the agent's leg here (CTI_DESTINATION: the number); when the",
-        "; consultation ends without a transfer, the leg goes back to waiting on hold.",
+        "; The ACD redirects the agent's leg here (CTI_DESTINATION: the number, or at `agent`",
+        "; the device of the agent consulted); when the consultation ends without a",
+        "; transfer, the leg goes back to waiting on hold.",
         'exten => number,1,GotoIf($[${REGEX("^(' + "|".join(own_numbers or ["-"]) + ')$" '
         "${CTI_DESTINATION})}]?inside)",
         "; g: the agent's leg lives on when the consulted party hangs up",
@@ -374,6 +375,9 @@ def _consult(settings: Settings, own_numbers: list[str]) -> list[str]:
         " same => n,Goto(cti-hold,agent,1)",
         " same => n(inside),Dial(Local/${CTI_DESTINATION}@cti-inbound,60,g)",
         " same => n,Goto(back)",
+        "; an agent consulted: CTI_DESTINATION is their device",
+        "exten => agent,1,Dial(${CTI_DESTINATION},30,g)",
+        " same => n,Goto(number,back)",
     ]
 
 

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -114,6 +114,10 @@ class ConsoleBridge:
                     kind
                 ],
             )
+        elif kind == ev.CALL_CONSULTED and event.call_id and event.data.get("to_agent"):
+            self._consulted(event)
+        elif kind == ev.CALL_CONSULT_ENDED and event.call_id and event.data.get("to_agent"):
+            self._drop_call(tenant, str(event.data["to_agent"]), event.call_id, "gone")
         elif kind == ev.CALL_OFFER_MISSED and event.agent_id:
             self._drop_call(tenant, event.agent_id, event.call_id, "missed")
         elif kind == ev.CALL_FINISHED and event.call_id:
@@ -165,25 +169,52 @@ class ConsoleBridge:
         }
         self.by_call[(event.tenant, event.call_id)] = key
         self.last_call[key] = event.call_id
+        self._pop(event, key)
+
+    def _pop(self, event: DomainEvent, key: tuple[str, str], **extra: Any) -> None:
+        """The screen pop of `event.call_id` to `event.agent_id`: at once with what the call
+        itself says, the customer's record following when its lookup is not done yet."""
+        assert event.call_id is not None
         task = self.prefetch.get(event.call_id)
         if task is None:
             self._start_prefetch(event.tenant, event.call_id)
             task = self.prefetch[event.call_id]
         if task.done():
-            self._send_pop(event, task.result())
+            self._send_pop(event, task.result(), extra=extra)
             return
-        # the pop goes out now with what the call itself says; the record follows it
-        self._send_pop(event, {"customer": None, "history": None}, complete=False)
+        self._send_pop(event, {"customer": None, "history": None}, complete=False, extra=extra)
 
         def follow_up(done: asyncio.Task[dict[str, Any]]) -> None:
             call = self.calls.get(key)
             if call is not None and call["call_id"] == event.call_id and not done.cancelled():
-                self._send_pop(event, done.result())
+                self._send_pop(event, done.result(), extra=extra)
 
         task.add_done_callback(follow_up)
 
+    def _consulted(self, event: DomainEvent) -> None:
+        """An agent consults another before an attended transfer: the consulted agent's
+        console shows the caller (the call stays the consulting agent's until then)."""
+        assert event.call_id is not None
+        target = str(event.data["to_agent"])
+        pop_event = replace(event, agent_id=target)
+        row = self.journal.folder(event.tenant).calls.get(event.call_id)
+        key = (event.tenant, target)
+        self.calls[key] = {
+            "call_id": event.call_id,
+            "state": "consulting",
+            "since": event.at,
+            "queue": row.queue if row else None,
+            "from_agent": event.agent_id,
+        }
+        self._pop(pop_event, key, consultation={"from_agent": event.agent_id})
+
     def _send_pop(
-        self, event: DomainEvent, found: dict[str, Any], *, complete: bool = True
+        self,
+        event: DomainEvent,
+        found: dict[str, Any],
+        *,
+        complete: bool = True,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         assert event.call_id is not None and event.agent_id is not None
         row = self.journal.folder(event.tenant).calls.get(event.call_id)
@@ -203,6 +234,7 @@ class ConsoleBridge:
             history=found.get("history"),
             known=customer is not None,
             complete=complete,  # False: customer and history follow in a second screen_pop
+            **(extra or {}),
         )
         self.pops[(event.tenant, event.agent_id)] = pop
         self.hub.to_agent(event.tenant, event.agent_id, pop)
@@ -375,15 +407,10 @@ class ConsoleBridge:
         elif action in ("call.hold", "call.unhold"):
             await runner.set_hold(agent, action == "call.hold")
         elif action == "call.transfer_complete":
-            await runner.complete_transfer(agent)
+            to_call = await runner.complete_transfer(agent, _next_segment(call["call_id"]))
+            return {"call_id": call["call_id"], "to_call": to_call}
         elif action == "call.transfer_cancel":
             await runner.cancel_transfer(agent)
-        elif action == "call.transfer" and isinstance(body, Transfer) and body.mode == "attended":
-            if body.to_kind != "number":
-                raise CenterError("an attended transfer consults a number")
-            self._check_number(body.to)
-            await runner.consult(agent, body.to)
-            return {"call_id": call["call_id"], "consulting": body.to}
         elif action == "call.transfer":
             assert isinstance(body, Transfer)
             destination = body.to
@@ -395,8 +422,12 @@ class ConsoleBridge:
                 raise CenterError("a call cannot be transferred to the agent who has it")
             if body.to_kind == "number":
                 self._check_number(destination)
-            base, _, n = call["call_id"].partition("-t")
-            segment = f"{base}-t{int(n or 0) + 1}"
+            if body.mode == "attended":
+                await runner.consult(agent, body.to_kind, destination)
+                consultation = runner.talking_leg(agent).consult
+                found = consultation.agent_id if consultation is not None else None
+                return {"call_id": call["call_id"], "consulting": found or destination}
+            segment = _next_segment(call["call_id"])
             await runner.transfer(agent, body.to_kind, destination, segment, mode=body.mode)
             return {
                 "call_id": call["call_id"],
@@ -560,3 +591,9 @@ class ConsoleBridge:
         if reason not in tenant.not_ready_reasons:
             known = ", ".join(tenant.not_ready_reasons)
             raise CenterError(f"unknown reason {reason!r} (one of: {known})")
+
+
+def _next_segment(call_id: str) -> str:
+    """The id of the caller's next segment after a transfer: `<call>-t<n+1>`."""
+    base, _, n = call_id.partition("-t")
+    return f"{base}-t{int(n or 0) + 1}"

@@ -111,7 +111,7 @@ class Service:
             "survey",
             survey_handler(config, prompts_dir=settings.prompts_dir, on_result=on_survey),
         )
-        self.bus = Bus(settings.mqtt_url, client_id="cti-service")
+        self.bus = Bus(settings.mqtt_url, client_id=settings.mqtt_client_id)
         self.journal = Journal(self.engine)
         self.app = create_app(self.health, engine=self.engine, config=config, settings=settings)
         self.acd = {

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/cti.db"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    # one per service on a broker (a second connection with the same id takes the first's
+    # place); also names its retained status topic cti/system/<id>/status
+    mqtt_client_id: str = "cti-service"
     # Asterisk-format queue_log of our ACD's calls ("{tenant}" in the path: one per tenant)
     queue_log_path: Path = Path("var/queue_log")
     live_interval_minutes: Literal[15, 30, 60] = 15  # the "current interval" of live figures

@@ -17,7 +17,11 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `call.answered`     agent_id
 - `call.held`         agent_id
 - `call.unheld`       agent_id
-- `call.transferred`  agent_id (who transferred); data: kind, destination
+- `call.transferred`  agent_id (who transferred); data: kind, destination, mode (blind |
+                      attended), to_call (the caller's new segment, if any), to_agent
+- `call.consulted`    agent_id (who consults, caller on hold); data: kind (agent | queue),
+                      to_agent (the agent consulted: their console pops the caller)
+- `call.consult_ended` agent_id; data: to_agent (the consultation ended without transfer)
 - `call.finished`     data: outcome (acd.commands.Outcome values: answered, abandoned,
                       routed_out, called_back, callback_cancelled); the end of the call's
                       time in the ACD: for answered calls the end of the talk
@@ -49,6 +53,8 @@ CALL_ANSWERED = "call.answered"
 CALL_HELD = "call.held"
 CALL_UNHELD = "call.unheld"
 CALL_TRANSFERRED = "call.transferred"
+CALL_CONSULTED = "call.consulted"
+CALL_CONSULT_ENDED = "call.consult_ended"
 CALL_FINISHED = "call.finished"
 CALL_ROUTED_OUT = "call.routed_out"
 CALL_HUNGUP = "call.hungup"
@@ -70,6 +76,8 @@ KINDS = frozenset(
         CALL_HELD,
         CALL_UNHELD,
         CALL_TRANSFERRED,
+        CALL_CONSULTED,
+        CALL_CONSULT_ENDED,
         CALL_FINISHED,
         CALL_ROUTED_OUT,
         CALL_HUNGUP,

@@ -28,6 +28,7 @@ const STATE_NAMES = {
 };
 const CALL_NAMES = {
   ringing: "Ringing",
+  consulting: "Consultation",
   talking: "Talking",
   on_hold: "On hold",
   ended: "Ended",
@@ -113,7 +114,11 @@ function onScreenPop(msg) {
   state.pop = withLinked(msg);
   if (state.call?.call_id !== msg.call_id) {
     // the first pop of a call (a second one, with the record, may follow it)
-    state.call = { call_id: msg.call_id, state: "ringing", since: msg.offered_at, queue: msg.queue };
+    // a colleague consulting me before an attended transfer shows me their caller
+    const from = msg.consultation?.from_agent;
+    state.call = from
+      ? { call_id: msg.call_id, state: "consulting", since: msg.offered_at, queue: msg.queue, from_agent: from }
+      : { call_id: msg.call_id, state: "ringing", since: msg.offered_at, queue: msg.queue };
   }
 }
 
@@ -125,7 +130,13 @@ function onCallUpdate(msg) {
     }
     return;
   }
-  state.call = { call_id: msg.call_id, state: msg.state, since: msg.since, queue: msg.queue };
+  state.call = {
+    call_id: msg.call_id,
+    state: msg.state,
+    since: msg.since,
+    queue: msg.queue,
+    from_agent: msg.from_agent,
+  };
   if (msg.state === "ended" && state.wrap?.call_id !== msg.call_id) setWrap(wrapFor(msg.call_id));
 }
 
@@ -201,7 +212,12 @@ function renderCall() {
   badge.dataset.state = call?.state ?? "";
   badge.textContent = call ? (CALL_NAMES[call.state] ?? call.state) : "";
   setSince($("#call-timer"), call?.since ?? null);
-  $("#call-queue").textContent = call?.queue ? `Queue: ${queueName(call.queue)}` : "";
+  $("#call-queue").textContent =
+    call?.state === "consulting"
+      ? `${call.from_agent} consults you about this caller`
+      : call?.queue
+        ? `Queue: ${queueName(call.queue)}`
+        : "";
 }
 
 function renderControls() {

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ def make_settings(**overrides: object) -> Settings:
         "outbound_device": "Local/{number}@cti-sim-agent/n",
         "ami_ping_interval": 1.0,
         "ami_ping_timeout": 1.0,
+        # the machine's broker is shared by parallel tests: each service its own id
+        "mqtt_client_id": f"cti-test-{uuid.uuid4().hex[:12]}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

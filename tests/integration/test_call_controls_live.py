@@ -309,6 +309,89 @@ async def test_attended_transfer_cancelled_brings_the_agent_back(center: Center)
     assert record.transfers == 0 and record.hold_seconds > 0.5
 
 
+async def test_attended_transfer_to_an_agent_pops_the_caller_then_hands_the_call_over(
+    center: Center,
+) -> None:
+    """alice consults carol: carol is kept from other calls and her console shows alice's
+    caller; on completion carol talks to the caller at once, as a new segment."""
+    await center.phone("1001", ring="1", talk="30")
+    await center.phone("1003", ring="1", talk="30")
+    center.acd.login("carol")
+    center.acd.ready("carol")
+    console = center.service.console
+    watch = Watch(center)
+    async with user(center, "alice") as alice:
+        await ready(alice)
+        call_id, journal_id = await talking(center, "alice")
+        leg = center.acd.legs[call_id]
+        center.acd.login("dave")  # logged in, not ready: dave cannot be consulted...
+        await alice.act("call.transfer", to_kind="agent", to="alice", mode="attended", expect=409)
+        ack = await alice.act("call.transfer", to_kind="agent", to="carol", mode="attended")
+        assert ack["result"]["consulting"] == "carol"
+        assert center.acd.agent_states["carol"] == "not_ready"
+        assert center.acd.reasons["carol"] == "consultation"
+        other = await center.call(keys="2", hold=30)  # a support caller: carol is reserved
+        pop = console.pops[("acme", "carol")]
+        assert pop["call_id"] == journal_id and pop["consultation"] == {"from_agent": "alice"}
+        assert pop["caller_number"] == (await row(center, journal_id)).caller_number
+        assert console.calls[("acme", "carol")]["state"] == "consulting"
+        await until(lambda: watch.answered("Local/1003@cti-sim-agent"), timeout=8)
+        assert center.offers(other) == []
+        ack = await alice.act("call.transfer_complete", call_id=journal_id)
+        segment = ack["result"]["to_call"]
+        assert segment == f"{journal_id}-t1"
+        assert center.acd.agent_states["alice"] == "wrap_up"
+        assert center.acd.agent_states["carol"] == "on_call"
+        assert center.acd.legs[segment].agent_id == "carol"
+        await until(lambda: console.calls[("acme", "carol")]["call_id"] == segment)
+        await until(lambda: console.calls[("acme", "carol")]["state"] == "talking")
+        await asyncio.sleep(1)
+        now = {c["Channel"]: c for c in await channels(center)}
+        carol = [c for c in now.values() if c["Channel"].startswith("Local/1003@")]
+        assert now[leg.channel]["BridgeId"] in {c.get("BridgeId") for c in carol}, now
+        assert leg.agent_channel not in now  # alice's leg is gone
+        assert center.offers(other) == []  # carol talks: the support caller still waits
+        await center.acd.hangup("carol")
+        await until(lambda: center.outcome(segment) == "answered", timeout=8)
+        assert center.acd.agent_states["carol"] == "wrap_up"
+    first, second = await row(center, journal_id), await row(center, segment)
+    assert (first.agent, first.transfers, first.outcome) == ("alice", 1, "answered")
+    assert (second.agent, second.queue, second.outcome) == ("carol", "support", "answered")
+    assert second.caller_number == first.caller_number and second.talk_seconds > 0.5
+    assert second.answered_at >= first.talk_ended_at
+
+
+async def test_attended_transfer_to_a_queue_consults_its_free_agent_or_says_none_is(
+    center: Center,
+) -> None:
+    await center.phone("1001", ring="1", talk="30")
+    await center.phone("1003", ring="1", talk="30")
+    console = center.service.console
+    watch = Watch(center)
+    async with user(center, "alice") as alice:
+        await ready(alice)
+        call_id, journal_id = await talking(center, "alice")
+        refused = await alice.act(
+            "call.transfer", to_kind="queue", to="support", mode="attended", expect=409
+        )
+        assert "no agent of queue 'support' is free" in json.dumps(refused)
+        center.acd.login("carol")
+        center.acd.ready("carol")
+        ack = await alice.act("call.transfer", to_kind="queue", to="support", mode="attended")
+        assert ack["result"]["consulting"] == "carol"
+        assert center.acd.agent_states["carol"] == "not_ready"
+        await until(lambda: watch.answered("Local/1003@cti-sim-agent"), timeout=8)
+        await alice.act("call.transfer_cancel")
+        assert center.acd.agent_states["carol"] == "ready"  # free again
+        assert ("acme", "carol") not in console.calls and ("acme", "carol") not in console.pops
+        await asyncio.sleep(1)
+        assert center.acd.legs[call_id].state == "talking" and center.outcome(call_id) is None
+        await alice.act("call.hangup")
+        await until(lambda: center.outcome(call_id) == "answered", timeout=5)
+    record = await row(center, journal_id)
+    assert record.transfers == 0 and record.agent == "alice"
+
+
 async def test_click_to_call_rings_the_agent_then_the_number_and_is_outbound(
     center: Center,
 ) -> None:

@@ -108,10 +108,10 @@ def _who(tenant: str, name: str, role: str = "agent", agent: str | None = None) 
         (_who("acme", "alice", agent="alice"), "call.unhold", CallRef()),  # not on hold
         (_who("acme", "alice", agent="alice"), "call.transfer_complete", CallRef()),
         (_who("acme", "alice", agent="alice"), "call.transfer_cancel", CallRef()),
-        (
+        (  # carol is logged out: she cannot be consulted
             _who("acme", "alice", agent="alice"),
             "call.transfer",
-            Transfer(to_kind="queue", to="support", mode="attended"),
+            Transfer(to_kind="agent", to="carol", mode="attended"),
         ),
         (_who("acme", "bob", agent="bob"), "call.transfer_complete", CallRef(call_id="L1")),
         # a number that is not one (it would go into a dial string), or one of ours
@@ -167,6 +167,29 @@ async def test_the_agent_on_the_call_does_act(bridge: tuple[ConsoleBridge, NoAmi
     assert ("Redirect", {"Channel": "Local/5000@cti-inbound-1;2", "Context": "cti-wait",
             "Exten": "acme-support", "Priority": 1}) in ami.sent  # fmt: skip
     assert console.runners["acme"].segments == {"c1": "L1-t1"}
+
+
+async def test_an_attended_transfer_to_a_queue_consults_its_free_agent_reserved_meanwhile(
+    bridge: tuple[ConsoleBridge, NoAmi],
+) -> None:
+    console, ami = bridge
+    runner = console.runners["acme"]
+    alice = _who("acme", "alice", agent="alice")
+    body = Transfer(to_kind="queue", to="support", mode="attended")
+    assert await console.act(alice, "call.transfer", body) == {
+        "call_id": "L1",
+        "consulting": "bob",
+    }
+    assert runner.agent_states["bob"] == "not_ready" and runner.reasons["bob"] == "consultation"
+    assert ("Setvar", {"Channel": "Local/1001@cti-sim-agent-2;1", "Variable": "CTI_DESTINATION",
+            "Value": "PJSIP/1002"}) in ami.sent  # fmt: skip
+    redirect = [h for name, h in ami.sent if name == "Redirect"]
+    assert (redirect[0]["ExtraContext"], redirect[0]["ExtraExten"]) == ("cti-consult", "agent")
+    with pytest.raises(CenterError, match="no answered consultation"):
+        await console.act(alice, "call.transfer_complete", CallRef())
+    await console.act(alice, "call.transfer_cancel", CallRef())
+    assert runner.agent_states["bob"] == "ready"  # free again
+    assert runner.talking_leg("alice").consult is None
 
 
 def test_the_generated_dialplan_has_hold_consult_and_spy(example_config: PlatformConfig) -> None:

@@ -40,6 +40,7 @@ from acd import (
     AgentState,
     CallbackCancelled,
     CallbackRequested,
+    CallConnected,
     CallEnded,
     CallerHungUp,
     CallQueued,
@@ -243,6 +244,33 @@ class RouterMachine(RuleBasedStateMachine):
             assert self.send(OfferAnswered(call_id, agent_id)) == []
         else:
             self.send(OfferNotAnswered(call_id, agent_id))
+
+    @rule(data=st.data(), duplicate=st.booleans(), customer=st.sampled_from([None, "k1"]))
+    def a_consulted_agent_takes_a_transfer(
+        self, data: st.DataObject, duplicate: bool, customer: str | None
+    ) -> None:
+        """An attended transfer completed: the call talks at once to the agent consulted,
+        who comes from ready or not ready, never from an offer, a call or wrap-up."""
+        if duplicate and self.model.calls:
+            call_id = data.draw(st.sampled_from(sorted(self.model.calls)))
+            agent_id = data.draw(st.sampled_from(sorted(AGENTS)))
+            self.unchanged(CallConnected(call_id, self.model.calls[call_id].queue, agent_id))
+            return
+        agent_id = data.draw(st.sampled_from(sorted(AGENTS)))
+        agent = self.model.agents[agent_id]
+        queue = data.draw(st.sampled_from(agent.queues))
+        self.count += 1
+        call_id = f"t{self.count}"
+        event = CallConnected(call_id, queue, agent_id, customer)
+        if agent.state not in (A.READY, A.NOT_READY):
+            self.refused(event)
+            return
+        lane = (queue, normalize_needs(self.model.specs[queue].needs))
+        self.model.calls[call_id] = ModelCall(
+            queue, (self.now, self.count), self.now, customer, [lane], S.TALKING, agent=agent_id
+        )
+        agent.state, agent.talking = A.ON_CALL, call_id
+        assert self.send(event) == []
 
     @precondition(lambda self: self.live(S.TALKING))
     @rule(data=st.data(), caller_first=st.booleans())
