@@ -344,6 +344,7 @@ class AcdRunner:
         self.feed(AgentLoggedIn(agent_id), strict=True)
 
     def ready(self, agent_id: str) -> None:
+        self._not_consulted(agent_id, "go ready")
         self.feed(AgentReady(agent_id), strict=True)
 
     def not_ready(self, agent_id: str, reason: str) -> None:
@@ -352,7 +353,21 @@ class AcdRunner:
         self.feed(AgentNotReady(agent_id, reason), strict=True)
 
     def logout(self, agent_id: str) -> None:
+        self._not_consulted(agent_id, "log out")
         self.feed(AgentLoggedOut(agent_id), strict=True)
+
+    def consulted(self, agent_id: str) -> bool:
+        """Whether a colleague is consulting `agent_id` about a call right now."""
+        return any(
+            g.consult is not None and g.consult.agent_id == agent_id and not g.consult.ended
+            for g in self.legs.values()
+        )
+
+    def _not_consulted(self, agent_id: str, what: str) -> None:
+        if self.consulted(agent_id):
+            raise RoutingError(
+                f"agent {agent_id!r} is being consulted about a call: cannot {what} now"
+            )
 
     def wrapup_done(self, agent_id: str) -> None:
         self.feed(WrapUpDone(agent_id), strict=True)
@@ -670,7 +685,11 @@ class AcdRunner:
         if spec is None or spec.id == agent_id:
             raise RoutingError(f"cannot consult agent {destination!r}")
         state = self.router.agent_state(spec.id)
-        busy = self.outbound_call(spec.id) is not None or spec.id in self.busy_elsewhere
+        busy = (
+            self.outbound_call(spec.id) is not None
+            or spec.id in self.busy_elsewhere
+            or self.consulted(spec.id)
+        )
         if state not in (AgentState.READY, AgentState.NOT_READY) or busy:
             shown = "on the phone" if busy else str(state).replace("_", " ")
             raise RoutingError(f"agent {spec.id!r} cannot be consulted now ({shown})")
@@ -711,6 +730,10 @@ class AcdRunner:
         if consultation is None or not consultation.channel:
             raise RoutingError(f"call {leg.call_id!r}: no answered consultation to complete")
         target = consultation.agent_id
+        if target is not None:
+            state = self.router.agent_state(target)
+            if state not in (AgentState.READY, AgentState.NOT_READY):
+                raise RoutingError(f"agent {target!r} can no longer take the call ({state})")
         consultation.completing = True
         try:
             await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="")
@@ -778,6 +801,7 @@ class AcdRunner:
         state = self.router.agent_state(agent_id)
         if state not in (AgentState.READY, AgentState.NOT_READY):
             raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
+        self._not_consulted(agent_id, "dial out")
         if self.outbound_call(agent_id) is not None:
             raise RoutingError(f"agent {agent_id!r} is already on an outbound call")
         restore = state == AgentState.READY

@@ -332,6 +332,7 @@ class ConsoleBridge:
             "reasons": list(tenant.not_ready_reasons),
             "dispositions": [d.model_dump() for d in tenant.dispositions],
             "queues": [{"id": q.id, "name": q.name} for q in tenant.queues],
+            "colleagues": [{"id": a.id, "name": a.name} for a in tenant.agents],
         }
         tid = tenant.tenant.id
         if principal.agent_id:
@@ -408,9 +409,12 @@ class ConsoleBridge:
             await runner.set_hold(agent, action == "call.hold")
         elif action == "call.transfer_complete":
             to_call = await runner.complete_transfer(agent, _next_segment(call["call_id"]))
+            call.pop("consulting", None)
             return {"call_id": call["call_id"], "to_call": to_call}
         elif action == "call.transfer_cancel":
             await runner.cancel_transfer(agent)
+            call.pop("consulting", None)
+            self.hub.to_agent(tid, agent, message("call.update", **call))
         elif action == "call.transfer":
             assert isinstance(body, Transfer)
             destination = body.to
@@ -426,7 +430,9 @@ class ConsoleBridge:
                 await runner.consult(agent, body.to_kind, destination)
                 consultation = runner.talking_leg(agent).consult
                 found = consultation.agent_id if consultation is not None else None
-                return {"call_id": call["call_id"], "consulting": found or destination}
+                call["consulting"] = found or destination  # until completed or cancelled
+                self.hub.to_agent(tid, agent, message("call.update", **call))
+                return {"call_id": call["call_id"], "consulting": call["consulting"]}
             segment = _next_segment(call["call_id"])
             await runner.transfer(agent, body.to_kind, destination, segment, mode=body.mode)
             return {

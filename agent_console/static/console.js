@@ -44,6 +44,7 @@ const state = {
   reasons: [],
   dispositions: [],
   queues: new Map(),
+  colleagues: [], // [{id, name}] of my tenant, for transfers
   wrap: loadWrap(), // the call waiting for its wrap-up: {call_id, caller, name}
   linked: new Map(), // call id -> {customer, history} the agent created or linked
 };
@@ -67,6 +68,7 @@ function onSnapshot(msg) {
   state.reasons = msg.reasons || [];
   state.dispositions = msg.dispositions || [];
   state.queues = new Map((msg.queues || []).map((q) => [q.id, q.name]));
+  state.colleagues = msg.colleagues || [];
   state.agent = msg.agent || null;
   state.call = msg.call || null;
   state.pop = withLinked(msg.pop || null);
@@ -136,6 +138,9 @@ function onCallUpdate(msg) {
     since: msg.since,
     queue: msg.queue,
     from_agent: msg.from_agent,
+    consulting: msg.consulting,
+    direction: msg.direction,
+    number: msg.number,
   };
   if (msg.state === "ended" && state.wrap?.call_id !== msg.call_id) setWrap(wrapFor(msg.call_id));
 }
@@ -181,6 +186,13 @@ function renderOptions() {
   const chosen = reason.value;
   reason.replaceChildren(...state.reasons.map((r) => h("option", { value: r }, r)));
   if (state.reasons.includes(chosen)) reason.value = chosen;
+  const me = state.agent?.agent_id;
+  $("#transfer-queue").replaceChildren(
+    ...[...state.queues].map(([id, name]) => h("option", { value: id }, name)),
+  );
+  $("#transfer-agent").replaceChildren(
+    ...state.colleagues.filter((a) => a.id !== me).map((a) => h("option", { value: a.id }, a.name)),
+  );
   const select = $("#disposition");
   const picked = select.value;
   const free = state.dispositions.length === 0;
@@ -224,13 +236,51 @@ function renderControls() {
   const s = state.agent?.state;
   const off = !socket.connected || !state.agent;
   $("#btn-login").disabled = off || s !== "logged_out";
-  $("#btn-ready").disabled = off || !(s === "not_ready" || s === "wrap_up");
+  const consulted = state.call?.state === "consulting"; // a colleague is talking to me
+  $("#btn-ready").disabled = off || consulted || !(s === "not_ready" || s === "wrap_up");
   $("#btn-not-ready").disabled =
     off || !["ready", "not_ready", "wrap_up"].includes(s) || !state.reasons.length;
   $("#reason").disabled = off || !state.reasons.length;
-  $("#btn-logout").disabled = off || !["ready", "not_ready", "reserved", "wrap_up"].includes(s);
+  $("#btn-logout").disabled =
+    off || consulted || !["ready", "not_ready", "reserved", "wrap_up"].includes(s);
   $("#btn-wrapup").disabled = off;
   $("#btn-more").disabled = off || s !== "wrap_up";
+  renderCallControls(off);
+}
+
+/** The controls of my call: what the server says the call is decides what is offered. */
+function renderCallControls(off) {
+  const call = state.call;
+  const live = ["talking", "on_hold", "dialing"].includes(call?.state);
+  const inbound = live && call.direction !== "outbound" && call.state !== "dialing";
+  const consulting = Boolean(live && call.consulting);
+  $("#call-controls").hidden = !live;
+  $("#btn-hangup").disabled = off || !live;
+  const hold = $("#btn-hold");
+  hold.hidden = !inbound;
+  hold.textContent = call?.state === "on_hold" ? "Resume" : "Hold";
+  hold.disabled = off || consulting;
+  $("#transfer-form").hidden = !inbound || consulting;
+  $("#btn-transfer").disabled = off;
+  const kind = $("#transfer-kind").value;
+  $("#transfer-queue").hidden = kind !== "queue";
+  $("#transfer-agent").hidden = kind !== "agent";
+  $("#transfer-number").hidden = kind !== "number";
+  $("#consult-controls").hidden = !consulting;
+  $("#consulting").textContent = consulting ? `Talking to ${colleagueName(call.consulting)}` : "";
+  $("#btn-transfer-complete").disabled = off;
+  $("#btn-transfer-cancel").disabled = off;
+  const idle = !call || ["ended", "missed", "gone"].includes(call.state);
+  const canDial = !off && idle && ["ready", "not_ready"].includes(state.agent?.state);
+  $("#btn-dial").disabled = !canDial;
+  for (const button of document.querySelectorAll("#pop-panel .dial")) button.disabled = !canDial;
+  $("#btn-callback").disabled = off;
+  const number = $("#callback-number");
+  if (!number.value && state.pop?.caller_number) number.placeholder = state.pop.caller_number;
+}
+
+function colleagueName(id) {
+  return state.colleagues.find((a) => a.id === id)?.name ?? id;
 }
 
 function renderWrap() {
@@ -268,7 +318,7 @@ function renderPop() {
   const key = pop ? JSON.stringify(pop) : null;
   if (key === shownPop) return; // the same pop again (a resync): keep what the agent is typing
   shownPop = key;
-  $("#pop").replaceChildren(...(pop ? popView(pop, { queueName, dispositionLabel, onLinked: link }) : []));
+  $("#pop").replaceChildren(...(pop ? popView(pop, { queueName, dispositionLabel, onLinked: link, onDial: dialCustomer }) : []));
 }
 
 function dispositionLabel(code) {
@@ -319,6 +369,58 @@ async function saveWrapUp() {
   renderAll();
 }
 
+function callAct(type, fields = {}) {
+  return act(type, { call_id: state.call?.call_id, ...fields });
+}
+
+function transferTarget() {
+  const kind = $("#transfer-kind").value;
+  const to = { queue: "#transfer-queue", agent: "#transfer-agent", number: "#transfer-number" }[kind];
+  return { to_kind: kind, to: $(to).value.trim() };
+}
+
+$("#btn-hangup").addEventListener("click", () => callAct("call.hangup"));
+$("#btn-hold").addEventListener("click", () =>
+  callAct(state.call?.state === "on_hold" ? "call.unhold" : "call.hold"),
+);
+$("#transfer-kind").addEventListener("change", () => renderControls());
+$("#transfer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const target = transferTarget();
+  if (!target.to) return showError("Choose who to transfer the call to.");
+  const mode = $("#transfer-attended").checked ? "attended" : "blind";
+  callAct("call.transfer", { ...target, mode });
+});
+$("#btn-transfer-complete").addEventListener("click", () => callAct("call.transfer_complete"));
+$("#btn-transfer-cancel").addEventListener("click", () => callAct("call.transfer_cancel"));
+/** Click-to-call from the customer's record in the pop. */
+function dialCustomer(number, customer) {
+  act("call.dial", { number, customer_id: customer?.id ?? null });
+}
+
+$("#dial-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const number = $("#dial-number").value.trim();
+  if (!number) return showError("Type the number to call.");
+  act("call.dial", { number, customer_id: state.pop?.customer?.id ?? null });
+});
+$("#callback-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const number = $("#callback-number").value.trim() || state.pop?.caller_number;
+  if (!number) return showError("Type the number to call back.");
+  const when = $("#callback-at").value;
+  const at = when ? new Date(when).getTime() / 1000 : null;
+  act("callback.schedule", { number, at, customer_id: state.pop?.customer?.id ?? null }).then(
+    (result) => {
+      if (!result) return;
+      $("#callback-form").reset();
+      const saved = $("#wrapup-saved");
+      saved.textContent = `Callback to ${number} scheduled.`;
+      saved.hidden = false;
+      setTimeout(() => (saved.hidden = true), 8000);
+    },
+  );
+});
 $("#btn-login").addEventListener("click", () => act("agent.login"));
 $("#btn-ready").addEventListener("click", () => act("agent.ready"));
 $("#btn-not-ready").addEventListener("click", () => act("agent.not_ready", { reason: $("#reason").value }));

@@ -164,6 +164,21 @@ function buildAgents() {
         h("td", { class: "num calls" }),
         h("td", { class: "num aht" }),
         h("td", {}, h("div", { class: "set-state" }, select, apply)),
+        h(
+          "td",
+          {},
+          h(
+            "div",
+            { class: "spy" },
+            ...SPY_MODES.map(([mode, label]) =>
+              h(
+                "button",
+                { type: "button", class: "secondary small", dataset: { mode }, onclick: () => spy(agent.agent_id, mode) },
+                label,
+              ),
+            ),
+          ),
+        ),
       );
     }),
   );
@@ -217,6 +232,14 @@ function renderAgents() {
 
 function renderAgentControls() {
   for (const el of document.querySelectorAll("#agents .set-state > *")) el.disabled = !socket.connected;
+  for (const agent of state.agents.values()) {
+    const row = document.querySelector(`#agents tr[data-agent="${CSS.escape(agent.agent_id)}"]`);
+    // a call to listen to: the agent is on one (the server says if it cannot be done)
+    const onCall = agent.state === "on_call";
+    for (const button of row?.querySelectorAll(".spy button") ?? []) {
+      button.disabled = !socket.connected || !onCall;
+    }
+  }
 }
 
 function renderAlerts() {
@@ -252,6 +275,23 @@ function renderAlerts() {
 }
 
 // --- actions -----------------------------------------------------------------------
+
+const SPY_MODES = [
+  ["listen", "Listen"],
+  ["whisper", "Whisper"],
+  ["barge", "Barge"],
+];
+
+/** Ring my phone into the agent's call: listen, whisper to the agent, or barge in. */
+function spy(agentId, mode) {
+  return attempt(async () => {
+    await socket.send("supervisor.spy", { agent_id: agentId, mode });
+    const note = $("#spy-note");
+    note.textContent = `Your phone rings: ${mode} on ${agentId}'s call.`;
+    note.hidden = false;
+    setTimeout(() => (note.hidden = true), 8000);
+  });
+}
 
 function setState(agentId, choice) {
   const cut = choice.indexOf(":");

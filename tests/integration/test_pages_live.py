@@ -206,6 +206,77 @@ async def test_the_console_pops_the_caller_before_the_answer_and_records_the_wra
     assert (row.customer_id, row.agent, row.caller_number) == ("C001", "alice", JEANNE)
 
 
+async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them_first(
+    center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
+) -> None:
+    """The call controls of the page: hold and resume, then an attended transfer to a
+    colleague, whose console shows the caller's record during the consultation."""
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"wrapup_max_seconds": 60})
+    )
+    engine = center.service.engine
+    for name in ("alice", "carol"):
+        await create_user(engine, "acme", name, "agent", "correct horse", agent_id=name)
+    await jeanne_with_a_past_call(center)
+    await center.phone("1001", ring="1", talk="60")
+    await center.phone("1003", ring="1", talk="60")
+    base = base_url(center)
+    alice, carol = await open_page(), await open_page()
+    for page, name in ((alice, "alice"), (carol, "carol")):
+        await sign_in(page, base, name, "correct horse")
+        await expect(page).to_have_url(base + "/console")
+        await page.click("#btn-login")
+        await page.click("#btn-ready")
+        await expect(page.locator("#agent-state")).to_have_text("Ready")
+    await expect(alice.locator("#call-controls")).to_be_hidden()
+
+    await center.call(caller=JEANNE, keys="1")
+    await expect(alice.locator("#call-state")).to_have_text("Talking")
+    await expect(alice.locator("#pop-panel .dial")).to_have_count(1)  # click-to-call
+    await alice.click("#btn-hold")
+    await expect(alice.locator("#call-state")).to_have_text("On hold")
+    await expect(alice.locator("#btn-hold")).to_have_text("Resume")
+    await alice.click("#btn-hold")
+    await expect(alice.locator("#call-state")).to_have_text("Talking")
+
+    await alice.select_option("#transfer-kind", "agent")
+    await alice.select_option("#transfer-agent", "carol")
+    await alice.check("#transfer-attended")
+    await alice.click("#btn-transfer")
+    await expect(alice.locator("#consulting")).to_have_text("Talking to Carol Nguyen")
+    await expect(alice.locator("#call-state")).to_have_text("On hold")
+    await expect(alice.locator("#transfer-form")).to_be_hidden()
+    # carol's console shows alice's caller while alice explains
+    await expect(carol.locator("#pop-name")).to_have_text("Jeanne Martin")
+    await expect(carol.locator("#call-state")).to_have_text("Consultation")
+    await expect(carol.locator("#call-queue")).to_have_text("alice consults you about this caller")
+    await expect(carol.locator("#agent-reason")).to_have_text("consultation")
+    await screenshot(carol, "console-consultation.png")
+    await until(
+        lambda: any(
+            g.consult is not None and g.consult.channel for g in center.acd.legs.values()
+        ),
+        timeout=10,
+        what="carol answered the consultation",
+    )
+    await alice.click("#btn-transfer-complete")
+    await expect(alice.locator("#agent-state")).to_have_text("Wrap-up")
+    await expect(carol.locator("#agent-state")).to_have_text("On call")
+    await expect(carol.locator("#call-state")).to_have_text("Talking")
+    await expect(carol.locator("#pop-name")).to_have_text("Jeanne Martin")
+    await screenshot(alice, "console-transferred.png")
+    await carol.click("#btn-hangup")
+    await expect(carol.locator("#agent-state")).to_have_text("Wrap-up")
+    await center.service.journal.flush()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Call).where(Call.call_id != "old-1"))).all()
+    by_agent = {r.agent: r for r in rows}
+    assert set(by_agent) == {"alice", "carol"}, rows
+    assert by_agent["alice"].transfers == 1 and by_agent["alice"].hold_seconds > 0
+    assert by_agent["carol"].call_id == by_agent["alice"].call_id + "-t1"
+    assert by_agent["carol"].customer_id == "C001"
+
+
 async def test_an_unknown_caller_is_created_or_linked_from_the_pop(
     center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
 ) -> None:
@@ -275,8 +346,11 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     center: Center = await center_factory(
         fast_config(example_config, sales={"thresholds": thresholds, "wrapup_max_seconds": 10})
     )
-    await create_user(center.service.engine, "acme", "sam", "supervisor", "sam's password")
-    await center.phone("1001", ring="1", talk="3")
+    await create_user(
+        center.service.engine, "acme", "sam", "supervisor", "sam's password", extension="1009"
+    )
+    await center.phone("1001", ring="1", talk="4")
+    await center.phone("1009", ring="1", talk="30")
     page: Page = await open_page()
     base = base_url(center)
     await sign_in(page, base, "sam", "sam's password")
@@ -284,6 +358,7 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await expect(page.locator("#link")).to_have_text("Connected")
     alice = page.locator('#agents tr[data-agent="alice"]')
     await expect(alice.locator(".state")).to_have_text("Logged out")
+    await expect(alice.locator('.spy button[data-mode="listen"]')).to_be_disabled()
     await expect(tile(page, "sales", "calls_waiting").locator(".figure")).to_have_text("0")
     await expect(page.locator("#alerts .alert")).to_have_count(0)
 
@@ -301,14 +376,19 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
 
     # the supervisor makes alice ready: she takes the call
     await alice.locator("select").select_option("ready")
-    await alice.locator("button").click()
+    await alice.locator(".set-state button").click()
     await expect(alice.locator(".state")).to_have_text("On call")
+    # and listens to it: her phone rings into the agent's call
+    await alice.locator('.spy button[data-mode="listen"]').click()
+    await expect(page.locator("#spy-note")).to_have_text(
+        "Your phone rings: listen on alice's call."
+    )
     await expect(waiting.locator(".figure")).to_have_text("0")
     await expect(waiting).not_to_have_attribute("data-level", "amber")
     next_caller = asyncio.create_task(center.call(hold=2))  # in the IVR for a few seconds
     # a refusal from the center is shown, not swallowed: no break in the middle of a call
     await alice.locator("select").select_option("not_ready:lunch")
-    await alice.locator("button").click()
+    await alice.locator(".set-state button").click()
     await expect(page.locator("#errors .error-item")).to_contain_text("refused")
     await expect(tile(page, "sales", "answered").locator(".figure")).to_have_text("1")
     await expect(alice.locator(".calls")).to_have_text("1")
@@ -317,7 +397,7 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
 
     # then sends her on a break from her wrap-up; the next caller gives up waiting
     await alice.locator("select").select_option("not_ready:break")
-    await alice.locator("button").click()
+    await alice.locator(".set-state button").click()
     await expect(alice.locator(".state")).to_have_text("Not ready")
     await expect(alice.locator(".reason")).to_have_text("break")
     abandoned = await next_caller

@@ -19,7 +19,7 @@ from acd.events import CallQueued, OfferAnswered
 from acd.runner import SPY_OPTIONS, TALKING, AcdRunner, Leg
 from agent_console.auth import Principal
 from agent_console.hub import Hub
-from agent_console.ws import CallRef, CenterError, Dial, ScheduleCallback, Spy, Transfer
+from agent_console.ws import CallRef, CenterError, Dial, Empty, ScheduleCallback, Spy, Transfer
 from cti.asterisk_conf import render_asterisk_config
 from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
@@ -187,6 +187,10 @@ async def test_an_attended_transfer_to_a_queue_consults_its_free_agent_reserved_
     assert (redirect[0]["ExtraContext"], redirect[0]["ExtraExten"]) == ("cti-consult", "agent")
     with pytest.raises(CenterError, match="no answered consultation"):
         await console.act(alice, "call.transfer_complete", CallRef())
+    bob = _who("acme", "bob", agent="bob")
+    for action, action_body in (("agent.ready", Empty()), ("call.dial", Dial(number="7001"))):
+        with pytest.raises(CenterError, match="being consulted"):
+            await console.act(bob, action, action_body)
     await console.act(alice, "call.transfer_cancel", CallRef())
     assert runner.agent_states["bob"] == "ready"  # free again
     assert runner.talking_leg("alice").consult is None
