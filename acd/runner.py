@@ -591,6 +591,9 @@ class AcdRunner:
                     "Setvar", Channel=channel, Variable="CTI_WAIT_START", Value=""
                 )
                 await self.ami.action(
+                    "Setvar", Channel=channel, Variable="CTI_SEGMENT", Value=segment_id
+                )
+                await self.ami.action(
                     "Redirect", Channel=channel, Context="cti-wait", Exten=native, Priority=1
                 )
             else:
@@ -737,10 +740,8 @@ class AcdRunner:
         consultation.completing = True
         try:
             await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="")
-            if target is not None:
-                await self.ami.action(
-                    "Setvar", Channel=leg.channel, Variable="CTI_AGENT", Value=target
-                )
+            if target is not None:  # the survey after the new talk is about it
+                await self._set_segment(leg.channel, segment_id, consultation.queue, target)
             await self.ami.action("Bridge", Channel1=leg.channel, Channel2=consultation.channel)
         except AsteriskError as exc:
             consultation.completing = False
@@ -780,6 +781,18 @@ class AcdRunner:
         with contextlib.suppress(AsteriskError):
             await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_SURVEY", Value="")
         return None
+
+    async def _set_segment(self, channel: str, segment_id: str, queue: str, agent: str) -> None:
+        """The caller's channel now carries `segment_id` (talking to `agent` through
+        `queue`): the survey that may follow asks that queue's questions about them."""
+        spec = next(q for q in self.tenant.queues if q.id == queue)
+        for variable, value in (
+            ("CTI_SEGMENT", segment_id),
+            ("CTI_QUEUE", native_queue_name(self.tenant, queue)),
+            ("CTI_AGENT", agent),
+            ("CTI_SURVEY", "1" if spec.survey is not None else ""),
+        ):
+            await self.ami.action("Setvar", Channel=channel, Variable=variable, Value=value)
 
     async def cancel_transfer(self, agent_id: str) -> str:
         """Attended transfer, abandoned: the consulted party is hung up, the agent is back

@@ -107,6 +107,8 @@ def survey_handler(
         tenant_id = await agi.get_variable("CTI_TENANT")
         native = await agi.get_variable("CTI_QUEUE")
         agent_id = await agi.get_variable("CTI_AGENT") or None
+        # after a transfer the caller's channel carries a later segment of the call
+        call_id = await agi.get_variable("CTI_SEGMENT") or agi.uniqueid
         language = await agi.get_variable("CTI_LANGUAGE") or "en"
         tenant = next((t for t in config.tenants if t.tenant.id == tenant_id), None)
         queue = None
@@ -147,9 +149,9 @@ def survey_handler(
             )
             if run.scores and on_result is not None:
                 try:
-                    on_result(tenant.tenant.id, agi.uniqueid, agent_id, list(run.scores))
+                    on_result(tenant.tenant.id, call_id, agent_id, list(run.scores))
                 except Exception:
-                    log.exception("call %s: survey result not recorded", agi.uniqueid)
+                    log.exception("call %s: survey result not recorded", call_id)
 
     return survey
 

@@ -425,3 +425,34 @@ async def test_survey_after_the_agent_hangs_up_reaches_the_service(
     assert surveys == [
         ("acme", {"call_id": uniqueid, "agent_id": "carol", "data": {"scores": [4, 5]}})
     ]
+
+
+async def test_after_an_attended_transfer_the_survey_is_about_the_agent_who_took_the_call(
+    line: Line,
+) -> None:
+    """A sales caller (no survey) handed by alice to carol after a consultation: when
+    carol hangs up, the caller answers support's survey, about carol's segment."""
+    await line.phone("1001", ring="1", talk="60")
+    await line.phone("1003", ring="1", talk="5")
+    for agent in ("alice", "carol"):
+        line.acd.login(agent)
+        line.acd.ready(agent)
+    ani = "+33611000016"
+    await line.call(
+        ani, "1", hold=40, SIM_KEYS="34", SIM_KEYS_ON="CTI_SURVEY_QUESTION", SIM_KEYS_DELAY="1"
+    )
+    uniqueid, _session = await line.session(ani)
+    await until(lambda: line.acd.legs[uniqueid].state == "talking", timeout=15, what="alice")
+    await line.acd.consult("alice", "agent", "carol")
+
+    def consulted() -> bool:
+        leg = line.acd.legs[uniqueid]
+        return leg.consult is not None and bool(leg.consult.channel)
+
+    await until(consulted, timeout=10, what="carol answered the consultation")
+    segment = f"{uniqueid}-t1"
+    assert await line.acd.complete_transfer("alice", segment) == segment
+    await until(lambda: line.acd.stats.outcomes.get(segment) == Outcome.ANSWERED, timeout=15)
+    await until(lambda: bool(line.service.survey_results), timeout=20, what="survey answered")
+    assert line.service.survey_results == [("acme", segment, "carol", [3, 4])]
+    assert line.acd.stats.outcomes[uniqueid] == Outcome.ANSWERED

@@ -20,6 +20,7 @@ from acd.runner import SPY_OPTIONS, TALKING, AcdRunner, Leg
 from agent_console.auth import Principal
 from agent_console.hub import Hub
 from agent_console.ws import CallRef, CenterError, Dial, Empty, ScheduleCallback, Spy, Transfer
+from cti.ami_events import UserEvent
 from cti.asterisk_conf import render_asterisk_config
 from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
@@ -194,6 +195,24 @@ async def test_an_attended_transfer_to_a_queue_consults_its_free_agent_reserved_
     await console.act(alice, "call.transfer_cancel", CallRef())
     assert runner.agent_states["bob"] == "ready"  # free again
     assert runner.talking_leg("alice").consult is None
+
+
+async def test_a_consulted_agent_who_does_not_answer_is_free_again(
+    bridge: tuple[ConsoleBridge, NoAmi],
+) -> None:
+    console, _ami = bridge
+    runner = console.runners["acme"]
+    alice = _who("acme", "alice", agent="alice")
+    runner.legs["c1"].agent_uniqueid = "alice-leg"
+    await console.act(alice, "call.transfer", Transfer(to_kind="agent", to="bob", mode="attended"))
+    assert runner.consulted("bob") and runner.agent_states["bob"] == "not_ready"
+    # bob's phone rang out: the agent's leg is back on hold (cti-consult reports it)
+    runner.on_ami_event(UserEvent(0.0, "CtiConsultEnded", "alice-leg", "alice-leg"))
+    assert not runner.consulted("bob") and runner.agent_states["bob"] == "ready"
+    with pytest.raises(CenterError, match="no answered consultation"):
+        await console.act(alice, "call.transfer_complete", CallRef())
+    await console.act(alice, "call.transfer_cancel", CallRef())  # back to the caller
+    assert runner.agent_states["bob"] == "ready"
 
 
 def test_the_generated_dialplan_has_hold_consult_and_spy(example_config: PlatformConfig) -> None:
