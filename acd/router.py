@@ -271,6 +271,14 @@ class Router(Engine):
         if call.customer_id is not None:
             self._remember_agent(call.customer_id, agent.agent_id)
 
+    def ready_agents(self, queue: str) -> int:
+        """How many agents able to take the queue's calls are ready now."""
+        spec = self._queues.get(queue)
+        if spec is None:
+            raise RoutingError(f"unknown queue {queue!r}")
+        lane = matching.lane_for(spec, normalize_needs(spec.spec.needs))
+        return sum(1 for a in lane.eligible if self._agents[a].state is AgentState.READY)
+
     def free_agent(self, queue: str) -> str | None:
         """The agent the queue's next caller would be offered to now, None if no one is
         ready (read only: an attended transfer to a queue consults them)."""

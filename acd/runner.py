@@ -90,6 +90,7 @@ from acd.events import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
+    CallbackCancelled,
     CallbackRequested,
     CallConnected,
     CallEnded,
@@ -204,6 +205,18 @@ class CallbackLeg:
     life: Callback = field(default_factory=Callback)
     agent_id: str | None = None
     asking_call: str | None = None  # the call it was promised in, if any
+    campaign: Campaigned | None = None  # a campaign's attempt, not a callback record
+
+
+@dataclass(frozen=True, slots=True)
+class Campaigned:
+    """What a campaign's attempt carries besides the callback mechanics it rides on: the
+    contact it settles, the caller ID the customer sees, how long their phone rings."""
+
+    campaign: str
+    contact_id: int
+    caller_id: str
+    ring_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +304,9 @@ class AcdRunner:
         # callbacks settled here lately (insertion-ordered, the oldest dropped first): the
         # store may not say so yet, it is written behind
         self.settled_callbacks: dict[str, None] = {}
+        # campaign calls whose customer leg ended: whether the customer answered (the
+        # call's outcome, journaled when its talk ends)
+        self.campaign_connected: dict[str, bool] = {}
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
@@ -391,7 +407,7 @@ class AcdRunner:
 
     def _callback_changed(self, callback: CallbackLeg) -> None:
         """Journal where the callback's life stands (the store keeps one row per `ref`)."""
-        if self.record is None:
+        if self.record is None or callback.campaign is not None:
             return
         life = callback.life
         data = {
@@ -430,6 +446,9 @@ class AcdRunner:
         if callback is None or callback.life.status is not CallbackStatus.DIALING:
             return
         result = DIAL_STATUS.get(dial_status, CallbackResult.FAILED)
+        if callback.campaign is not None:
+            self._campaign_result(callback, str(result))
+            return
         spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
         retry = spec.callback_retry if spec is not None else None
         rule = RetryRule(retry.retry_minutes, retry.max_attempts) if retry else RetryRule()
@@ -443,6 +462,89 @@ class AcdRunner:
             self.settled_callbacks[callback.ref] = None
             if len(self.settled_callbacks) > SETTLED_MEMORY:
                 del self.settled_callbacks[next(iter(self.settled_callbacks))]
+
+    # ---- campaigns (progressive: one call per ready agent, see cti.campaign_dialer) ----
+    def take_campaign_call(self, callback: CallbackLeg) -> None:
+        """A campaign's attempt: an outbound call queued as a callback in the campaign's
+        queue, so it reserves the best ready agent (who sees the customer's record), whose
+        phone rings first, then the customer's with the campaign's caller ID."""
+        if callback.campaign is None:
+            raise RoutingError(f"call {callback.call_id!r} is not a campaign's")
+        if callback.queue not in self.queue_ids.values():
+            raise RoutingError(f"campaign call {callback.call_id!r}: no queue {callback.queue!r}")
+        if self.record is not None:
+            data = {
+                "ani": callback.campaign.caller_id,
+                "dnis": callback.number,
+                "direction": "outbound",
+                "campaign": callback.campaign.campaign,
+            }
+            arrived = ev.CALL_ARRIVED
+            self.record(
+                DomainEvent(self.tenant_id, self.clock(), arrived, callback.call_id, data=data)
+            )
+        self.callbacks[callback.call_id] = callback
+        queued = CallQueued(
+            callback.call_id,
+            callback.queue,
+            customer_id=callback.customer_id,
+            callback_number=callback.number,
+        )
+        try:
+            self.feed(queued, strict=True)
+        except RoutingError:
+            del self.callbacks[callback.call_id]
+            raise
+
+    def waiting_campaign_calls(self, queue: str) -> int:
+        """Campaign calls queued in `queue` that no agent holds yet."""
+        return sum(
+            1
+            for c in self.callbacks.values()
+            if c.campaign is not None
+            and c.queue == queue
+            and c.life.status is CallbackStatus.PENDING
+        )
+
+    def cancel_campaign(self, campaign: str) -> int:
+        """A campaign paused or stopped: its calls not yet given an agent are withdrawn
+        (their contacts are pending again); those under way go to their end."""
+        cancelled = 0
+        for callback in list(self.callbacks.values()):
+            meta = callback.campaign
+            if meta is None or meta.campaign != campaign:
+                continue
+            if callback.life.status is CallbackStatus.PENDING:
+                self.feed(CallbackCancelled(callback.call_id))
+                self._campaign_result(callback, "cancelled")
+                cancelled += 1
+        return cancelled
+
+    def _campaign_result(self, callback: CallbackLeg, result: str) -> None:
+        """The attempt is over for the campaign: journaled (the store settles the contact
+        by the campaign's rules); the call's own outcome follows when its talk ends."""
+        meta = callback.campaign
+        assert meta is not None
+        self.callbacks.pop(callback.call_id, None)
+        if result != "cancelled":
+            self.campaign_connected[callback.call_id] = result == CallbackResult.ANSWERED
+        if self.record is None:
+            return
+        now = self.clock()
+        if result == CallbackResult.ANSWERED:  # the customer answered: the talk begins
+            self.record(
+                DomainEvent(
+                    self.tenant_id, now, ev.CALL_ANSWERED, callback.call_id, callback.agent_id
+                )
+            )
+        data = {
+            "campaign": meta.campaign,
+            "contact_id": meta.contact_id,
+            "call_id": callback.call_id,
+            "result": result,
+            "agent_id": callback.agent_id,
+        }
+        self.record(DomainEvent(self.tenant_id, now, ev.CAMPAIGN_RESULT, None, data=data))
 
     def held_callbacks(self) -> set[str]:
         """The refs of the callbacks in the router's hands now or settled here (the store
@@ -983,7 +1085,9 @@ class AcdRunner:
             say(ev.CALL_OFFERED, event.call_id, event.agent_id, event.queue)
             say(ev.CALL_ANSWERED, event.call_id, event.agent_id, event.queue)
         elif isinstance(event, OfferAnswered):
-            say(ev.CALL_ANSWERED, event.call_id, event.agent_id)
+            callback = self.callbacks.get(event.call_id)
+            if callback is None or callback.campaign is None:  # else: when the customer does
+                say(ev.CALL_ANSWERED, event.call_id, event.agent_id)
         elif isinstance(event, OfferNotAnswered):
             say(ev.CALL_OFFER_MISSED, event.call_id, event.agent_id, offer_id=event.offer_id)
         elif isinstance(event, CallbackRequested):
@@ -998,7 +1102,12 @@ class AcdRunner:
             elif isinstance(c, RouteOut):
                 say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
             elif isinstance(c, CallFinished):
-                say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
+                connected = self.campaign_connected.pop(c.call_id, None)
+                if connected is None:
+                    say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
+                else:  # a campaign's call: answered if the customer did
+                    outcome = "answered" if connected else "not_connected"
+                    say(ev.CALL_FINISHED, c.call_id, outcome=outcome, direction="outbound")
         for agent_id, state, reason in changed:
             say(ev.AGENT_STATE, None, agent_id, state=state, reason=reason)
 
@@ -1379,18 +1488,26 @@ class AcdRunner:
         )
         self.callback_legs[channel_id] = command.call_id
         device = agent_device(self.settings, self.extensions[command.agent_id])
+        variables = {
+            "CTI_CALL_ID": channel_id,
+            "CTI_OFFER_ID": str(command.offer_id),
+            "CTI_TENANT": self.tenant_id,
+        }
+        label = "Callback"
+        callback = self.callbacks.get(command.call_id)
+        if callback is not None and callback.campaign is not None:
+            meta = callback.campaign
+            label = meta.campaign  # the agent's phone shows the campaign and the number
+            variables["CTI_CALLER_ID"] = meta.caller_id  # what the customer sees
+            variables["CTI_DIAL_SECONDS"] = str(meta.ring_seconds)
         await self.ami.originate(
             device,
             context="cti-callback",
             exten=command.number,
             timeout_ms=int(command.ring_timeout * 1000),
             channel_id=channel_id,
-            caller_id=f'"Callback" <{command.number}>',
-            variables={
-                "CTI_CALL_ID": channel_id,
-                "CTI_OFFER_ID": str(command.offer_id),
-                "CTI_TENANT": self.tenant_id,
-            },
+            caller_id=f'"{label}" <{command.number}>',
+            variables=variables,
         )
 
     async def _back_to_waiting(self, call_id: str) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_console import (
     auth,
+    campaigns_api,
     customers_api,
     kpis_api,
     pages,
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(kpis_api.router)
     app.include_router(meta_router)
     app.include_router(recordings_api.router)
+    app.include_router(campaigns_api.router)
     app.include_router(public_callbacks.router)
     app.include_router(pages.router)
 

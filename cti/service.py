@@ -28,6 +28,7 @@ from cti.ami_events import AmiEvent, LinkDown, LinkUp
 from cti.bus import Bus
 from cti.callback_scheduler import take_due_callbacks
 from cti.calls import CallAnswered, CallArrived, CallChange, CallEnded, CallModel
+from cti.campaign_dialer import dial_due
 from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
 from cti.db import create_engine, database_status
@@ -36,6 +37,7 @@ from cti.live_publisher import LivePublisher
 from cti.queue_log_writer import QueueLogWriter
 from cti.recording import Recorder
 from cti.settings import Settings
+from cti.store import campaigns as campaign_store
 from cti.store.calls import records_since
 from cti.store.directory import StoreDirectories
 from cti.store.journal import Journal
@@ -164,6 +166,7 @@ class Service:
         self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
         self._tasks.append(asyncio.create_task(self._callbacks_due(), name="callbacks"))
+        self._tasks.append(asyncio.create_task(self._campaigns_due(), name="campaigns"))
         while not self._http.started:
             if self._tasks[0].done():
                 self._tasks[0].result()
@@ -187,6 +190,28 @@ class Service:
             except Exception:  # the store away for a while: try again at the next turn
                 log.exception("due callbacks not taken")
             await asyncio.sleep(self.settings.callback_poll_seconds)
+
+    async def _campaigns_due(self) -> None:
+        """Running campaigns' calls for the ready agents (`cti.campaign_dialer`); attempts
+        a stop of the service left dialing are pending again first."""
+        for tenant in self.config.tenants:
+            try:
+                released = await campaign_store.release_dialing(self.engine, tenant.tenant.id)
+            except Exception:
+                log.exception("campaign attempts of %s not released", tenant.tenant.id)
+                continue
+            if released:
+                log.info(
+                    "%s: %d campaign attempts cut by a stop made pending again",
+                    tenant.tenant.id,
+                    released,
+                )
+        while True:
+            try:
+                await dial_due(self.engine, self.acd, self.config, time.time())
+            except Exception:  # the store away for a while: try again at the next turn
+                log.exception("campaign calls not placed")
+            await asyncio.sleep(self.settings.campaign_poll_seconds)
 
     async def stop(self) -> None:
         if self._http is not None:

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     sip_password: str = "change-me"
     agent_device: str = "PJSIP/{extension}"
     outbound_device: str = "PJSIP/{number}@trunk"
+    campaign_poll_seconds: float = 1.0  # how often running campaigns place their calls
     callback_poll_seconds: float = 15.0  # how often stored callbacks that fell due are taken
 
     http_host: str = "127.0.0.1"

@@ -34,6 +34,9 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
                       ref (its key), call_id (the call that asked, if any), number,
                       queue, customer_id, source,
                       requested_at, status, attempts, due_at, last_result, agent_id
+- `campaign.result`   (no call_id) data: campaign, contact_id, call_id (the attempt's),
+                      result (answered | busy | no_answer | failed | cancelled: the
+                      attempt never reached the customer), agent_id
 - `agent.state`       agent_id; data: state (acd.state.AgentState values), reason
 """
 
@@ -62,6 +65,7 @@ CALL_WRAPPED_UP = "call.wrapped_up"
 SURVEY_ANSWERED = "survey.answered"
 CALLBACK_REQUESTED = "callback.requested"
 CALLBACK_CHANGED = "callback.changed"
+CAMPAIGN_RESULT = "campaign.result"
 AGENT_STATE = "agent.state"
 
 KINDS = frozenset(
@@ -85,6 +89,7 @@ KINDS = frozenset(
         SURVEY_ANSWERED,
         CALLBACK_REQUESTED,
         CALLBACK_CHANGED,
+        CAMPAIGN_RESULT,
         AGENT_STATE,
     }
 )

@@ -30,7 +30,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cti.store import rollup
+from cti.store import campaigns, rollup
 from cti.store.models import AgentStateInterval, Call, Callback, Event, Survey
 from reports import events as ev
 from reports.events import DomainEvent
@@ -252,7 +252,7 @@ class Journal:
             await self._write_rows(
                 conn, pending.rows.values(), pending.intervals, pending.interval_tenants
             )
-            await write_callbacks(conn, pending.events)
+            await write_records(conn, pending.events)
             surveys = [e for e in pending.events if e.kind == ev.SURVEY_ANSWERED]
             if surveys:
                 await upsert(
@@ -330,10 +330,10 @@ class Journal:
             select(Event).where(
                 Event.tenant_id == tenant,
                 Event.folded.is_(False),
-                Event.kind == ev.CALLBACK_CHANGED,
+                Event.kind.in_((ev.CALLBACK_CHANGED, ev.CAMPAIGN_RESULT)),
             )
         )
-        await write_callbacks(conn, [_domain_event(r) for r in callbacks])
+        await write_records(conn, [_domain_event(r) for r in callbacks])
         call_ids = {r.call_id for r in unfolded if r.call_id}
         agents = {r.agent_id for r in unfolded if r.agent_id}
         if agents:  # calls whose wrap-up an unfolded agent event may have ended
@@ -423,6 +423,15 @@ def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
 
 def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in names}
+
+
+async def write_records(conn: AsyncConnection, events: Iterable[DomainEvent]) -> None:
+    """The records other than calls that events keep: callbacks, campaign contacts."""
+    events = list(events)
+    await write_callbacks(conn, events)
+    for event in sorted(events, key=lambda e: e.at):
+        if event.kind == ev.CAMPAIGN_RESULT:
+            await campaigns.apply_result(conn, event.tenant, {**event.data, "at": event.at})
 
 
 async def write_callbacks(conn: AsyncConnection, events: Iterable[DomainEvent]) -> None:

@@ -323,3 +323,63 @@ class Recording(Base):
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
     __table_args__ = (Index("ix_recordings_tenant_started", "tenant_id", "started_at"),)
+
+
+class Campaign(Base):
+    """A list of customers to call (`acd.campaign` decides who and when): its queue of
+    agents, caller ID, mode, calling hours in each customer's zone and retry rules."""
+
+    __tablename__ = "campaigns"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    queue: Mapped[str] = mapped_column(String(64))
+    caller_id: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))  # progressive | preview
+    status: Mapped[str] = mapped_column(String(16))  # draft | running | paused | stopped
+    hours: Mapped[str] = mapped_column(String(16))  # "09:00-20:00", customer's local time
+    days: Mapped[str] = mapped_column(String(32))  # "mon,tue,wed,thu,fri"
+    zone: Mapped[str] = mapped_column(String(64))  # for contacts whose zone is unknown
+    busy_minutes: Mapped[float] = mapped_column(Float)
+    no_answer_minutes: Mapped[float] = mapped_column(Float)
+    failed_minutes: Mapped[float] = mapped_column(Float)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    ring_seconds: Mapped[int] = mapped_column(Integer)  # the customer's phone rings this long
+    record: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class CampaignContact(Base):
+    """One line of a campaign's list and where it stands (`acd.campaign.ContactStatus`)."""
+
+    __tablename__ = "campaign_contacts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    zone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
+    last_result: Mapped[str | None] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64))  # who had the last attempt
+    call_id: Mapped[str | None] = mapped_column(String(80))  # the last attempt's call
+    updated_at: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        Index("uq_campaign_contacts_number", "tenant_id", "campaign_id", "number", unique=True),
+        Index("ix_campaign_contacts_due", "tenant_id", "campaign_id", "status", "next_at"),
+    )
+
+
+class DoNotCall(Base):
+    """A number of the tenant's do-not-call list: no campaign ever dials it."""
+
+    __tablename__ = "do_not_call"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[float] = mapped_column(Float)

@@ -253,9 +253,7 @@ async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them
     await expect(carol.locator("#agent-reason")).to_have_text("consultation")
     await screenshot(carol, "console-consultation.png")
     await until(
-        lambda: any(
-            g.consult is not None and g.consult.channel for g in center.acd.legs.values()
-        ),
+        lambda: any(g.consult is not None and g.consult.channel for g in center.acd.legs.values()),
         timeout=10,
         what="carol answered the consultation",
     )
