@@ -68,7 +68,10 @@ def _queues(request: Request, tenant_id: str) -> list[str]:
     config: PlatformConfig | None = getattr(request.app.state, "config", None)
     if config is None:
         return []
-    return [q.id for q in config.tenant(tenant_id).queues]
+    try:
+        return [q.id for q in config.tenant(tenant_id).queues]
+    except KeyError:  # a tenant this installation does not configure has no queue
+        return []
 
 
 def _refused(exc: Exception) -> HTTPException:

@@ -9,7 +9,15 @@ import signal
 import sys
 from pathlib import Path
 
-from cti import customers_cli, db_cli, recordings_cli, report_cli, simulate_cli, staffing_cli
+from cti import (
+    campaign_cli,
+    customers_cli,
+    db_cli,
+    recordings_cli,
+    report_cli,
+    simulate_cli,
+    staffing_cli,
+)
 from cti.asterisk_conf import write_asterisk_config
 from cti.cli_support import settings_and_config
 from cti.config import PlatformConfig
@@ -65,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_users_arguments(sub)
     customers_cli.add_arguments(sub)
+    campaign_cli.add_arguments(sub)
     db_cli.add_arguments(sub)
     staffing_cli.add_arguments(sub)
     simulate_cli.add_arguments(sub)
@@ -77,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_users(args)
     if args.command == "customers":
         return customers_cli.run(args)
+    if args.command in ("campaign", "dnc"):
+        return campaign_cli.run(args)
     if args.command == "db":
         return db_cli.run(args)
     if args.command == "staffing":
