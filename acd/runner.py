@@ -217,6 +217,7 @@ class Campaigned:
     contact_id: int
     caller_id: str
     ring_seconds: int
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,9 +533,17 @@ class AcdRunner:
             return
         now = self.clock()
         if result == CallbackResult.ANSWERED:  # the customer answered: the talk begins
+            leg = self.legs.get(callback.call_id)
+            answered = {"record": meta.record, "channel": leg.agent_channel if leg else None}
             self.record(
                 DomainEvent(
-                    self.tenant_id, now, ev.CALL_ANSWERED, callback.call_id, callback.agent_id
+                    self.tenant_id,
+                    now,
+                    ev.CALL_ANSWERED,
+                    callback.call_id,
+                    callback.agent_id,
+                    callback.queue,
+                    answered,
                 )
             )
         data = {

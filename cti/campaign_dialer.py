@@ -84,7 +84,9 @@ async def _dial_campaign(
             customer_id=views[contact.id].customer_id,
             requested_at=now,
             source="campaign",
-            campaign=Campaigned(spec.id, contact.id, spec.caller_id, spec.ring_seconds),
+            campaign=Campaigned(
+                spec.id, contact.id, spec.caller_id, spec.ring_seconds, spec.record
+            ),
         )
         try:
             runner.take_campaign_call(leg)

@@ -2,7 +2,8 @@
 
 `Recorder` is a journal subscriber. When a call of a queue with `record: true` is
 answered (`call.answered`), it starts `MixMonitor` on the call's entry channel (the
-caller's channel, the one bridged with the agent) into
+caller's channel, the one bridged with the agent; a campaign's call says itself, in
+the event's `record` and `channel`, whether it is recorded and on which leg) into
 `<recordings_dir>/<tenant>/<call id>.wav`, and stores a `recordings` row. The
 recording stops with the talk (`call.finished`) or the call (`call.hungup`); a
 `StopMixMonitor` is sent at the end of the talk so that a post-call survey is not
@@ -182,8 +183,16 @@ class Recorder:
             queue = event.queue or next(
                 (c.row.queue for c in folded.calls if c.call_id == event.call_id), None
             )
-            if tenant is not None and records(tenant, queue):
-                self._spawn(self._start(event.tenant, event.call_id, queue, event.agent_id))
+            # a call may say itself whether it is recorded, and on which channel (a
+            # campaign's call: its own setting, the agent's leg); else its queue's setting
+            wanted = event.data.get("record")
+            if tenant is not None and wanted is None:
+                wanted = records(tenant, queue)
+            if tenant is not None and wanted:
+                channel = event.data.get("channel")
+                self._spawn(
+                    self._start(event.tenant, event.call_id, queue, event.agent_id, channel)
+                )
         elif event.kind in (ev.CALL_FINISHED, ev.CALL_HUNGUP):
             recording = self.active.get((event.tenant, event.call_id))
             if recording is not None and recording.ended_at is None:
@@ -201,16 +210,27 @@ class Recorder:
             self.errors += 1
             log.error("recording task failed", exc_info=task.exception())
 
-    async def _start(self, tenant: str, call_id: str, queue: str | None, agent: str | None) -> None:
-        call = self.calls.get(call_id)
-        entry = call.entry if call is not None else None
-        if entry is None or not entry.live:
-            log.warning("call %s answered but its caller's channel is gone: not recorded", call_id)
-            return
+    async def _start(
+        self,
+        tenant: str,
+        call_id: str,
+        queue: str | None,
+        agent: str | None,
+        channel: str | None = None,
+    ) -> None:
+        if channel is None:
+            call = self.calls.get(call_id)
+            entry = call.entry if call is not None else None
+            if entry is None or not entry.live:
+                log.warning(
+                    "call %s answered but its caller's channel is gone: not recorded", call_id
+                )
+                return
+            channel = entry.name
         path = recording_path(self.root, tenant, call_id)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         recording = ActiveRecording(
-            tenant, call_id, path, entry.name, queue, agent, started_at=self.clock()
+            tenant, call_id, path, channel, queue, agent, started_at=self.clock()
         )
         key = (tenant, call_id)
         async with recording.lock:
@@ -218,7 +238,7 @@ class Recorder:
             if agent is not None:
                 self.by_agent[(tenant, agent)] = call_id
             try:
-                await self.ami.action("MixMonitor", Channel=entry.name, File=str(path))
+                await self.ami.action("MixMonitor", Channel=channel, File=str(path))
             except AsteriskError as exc:
                 log.warning("call %s not recorded: %s", call_id, exc)
                 self._forget(recording)

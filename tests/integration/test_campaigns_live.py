@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import wave
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from cti.ami_events import AmiEvent, ChannelHungUp, DialStarted, UserEvent
-from cti.store.models import Call, CampaignContact
+from cti.store.models import Call, CampaignContact, Recording
 from cti.store.users import create_user
 from tests.integration.center import Center
 
@@ -76,6 +77,7 @@ async def test_a_progressive_campaign_calls_one_customer_per_ready_agent(
             "no_answer_minutes": 0.05,
             "max_attempts": 2,
             "ring_seconds": 5,
+            "record": True,
         }
         made = await sam.post("/api/campaigns", json=spec)
         assert made.status_code == 201, made.text
@@ -132,8 +134,15 @@ async def test_a_progressive_campaign_calls_one_customer_per_ready_agent(
     async with center.service.engine.connect() as conn:
         contacts = {r.number: r for r in (await conn.execute(select(CampaignContact))).all()}
         calls = (await conn.execute(select(Call).where(Call.call_id.like("cmp-%")))).all()
+        recordings = (await conn.execute(select(Recording))).all()
     assert contacts[ANSWERS].agent_id in ("alice", "bob") and contacts[BARRED].attempts == 0
     assert len(calls) == 5 and {c.direction for c in calls} == {"outbound"}
     answered = [c for c in calls if c.outcome == "answered"]
     assert len(answered) == 1 and answered[0].call_id == contacts[ANSWERS].call_id
     assert answered[0].talk_seconds > 1
+    # the campaign records its calls: the one answered, of about its talk (3 s)
+    [recording] = recordings
+    assert recording.call_id == answered[0].call_id and recording.ended_at is not None
+    with wave.open(recording.path) as audio:
+        seconds = audio.getnframes() / audio.getframerate()
+    assert 1.5 < seconds < 5, seconds
