@@ -8,6 +8,7 @@
 import {
   $,
   Socket,
+  api,
   attempt,
   clock,
   count,
@@ -302,7 +303,68 @@ function setState(agentId, choice) {
   return attempt(() => socket.send("supervisor.set_state", fields));
 }
 
+// --- campaigns (their progress from the store, every few seconds) -------------------
+
+const CAMPAIGN_EVERY_MS = 3000;
+const CAMPAIGN_MOVES = { draft: ["start", "stop"], running: ["pause", "stop"], paused: ["resume", "stop"] };
+
+let campaignTimer = null;
+
+async function refreshCampaigns() {
+  clearTimeout(campaignTimer);
+  try {
+    renderCampaigns(await api("GET", "/api/campaigns"));
+  } catch (error) {
+    showError(error);
+  } finally {
+    clearTimeout(campaignTimer);
+    campaignTimer = setTimeout(refreshCampaigns, CAMPAIGN_EVERY_MS);
+  }
+}
+
+function renderCampaigns(campaigns) {
+  $("#campaigns-panel").hidden = !campaigns.length;
+  $("#campaigns tbody").replaceChildren(
+    ...campaigns.map((c) => {
+      const p = c.progress;
+      const results = Object.entries(p.by_result)
+        .filter(([, n]) => n)
+        .map(([r, n]) => `${r.replace("_", " ")} ${n}`)
+        .join(", ");
+      const moves = (CAMPAIGN_MOVES[c.status] ?? []).map((move) =>
+        h(
+          "button",
+          { type: "button", class: "secondary small", dataset: { move }, onclick: () => moveCampaign(c.id, move) },
+          move[0].toUpperCase() + move.slice(1),
+        ),
+      );
+      return h(
+        "tr",
+        { dataset: { campaign: c.id } },
+        h("td", {}, c.name),
+        h("td", {}, c.queue),
+        h("td", {}, h("span", { class: "badge", dataset: { state: c.status } }, c.status)),
+        h("td", { class: "num contacts" }, count(p.contacts)),
+        h("td", { class: "num dialed" }, count(p.dialed)),
+        h("td", { class: "num connected" }, count(p.connected)),
+        h("td", { class: "num rate" }, percent(p.contact_rate)),
+        h("td", { class: "num remaining" }, count(p.remaining)),
+        h("td", { class: "results" }, results || "–"),
+        h("td", {}, h("div", { class: "spy" }, ...moves)),
+      );
+    }),
+  );
+}
+
+function moveCampaign(id, move) {
+  return attempt(async () => {
+    await api("POST", `/api/campaigns/${encodeURIComponent(id)}/${move}`);
+    await refreshCampaigns();
+  });
+}
+
 wireSignOut();
+refreshCampaigns();
 onTick(() => {
   for (const q of state.queues) renderFigures(q.id, state.queueStats.get(q.id), q.thresholds || {});
   renderFigures("total", state.total, null);

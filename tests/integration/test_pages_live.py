@@ -23,6 +23,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import insert, select
 
 from cti.config import PlatformConfig
+from cti.store import campaigns as campaign_store
 from cti.store import customers as customer_store
 from cti.store.models import Call, Callback
 from cti.store.users import create_user
@@ -410,6 +411,31 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await expect(tile(page, "sales", "offered").locator(".figure")).to_have_text("2")
     assert center.outcome(abandoned) == "abandoned"
     await screenshot(page, "wallboard.png")
+
+
+async def test_the_wallboard_shows_campaigns_and_runs_them(center: Center, open_page: Any) -> None:
+    engine = center.service.engine
+    await create_user(engine, "acme", "sam", "supervisor", "sam's password")
+    tenant = center.service.config.tenants[0]
+    scope = customer_store.TenantScope.from_config(tenant)
+    spec = campaign_store.CampaignSpec("spring", "Spring offer", "sales", "+33140000000")
+    await campaign_store.create_campaign(engine, "acme", spec, [q.id for q in tenant.queues])
+    await campaign_store.import_contacts(engine, scope, "spring", "phone\n0612345305\n0698765432\n")
+    page: Page = await open_page()
+    base = base_url(center)
+    await sign_in(page, base, "sam", "sam's password")
+    await expect(page).to_have_url(base + "/wallboard")
+    row = page.locator('#campaigns tr[data-campaign="spring"]')
+    await expect(row.locator(".contacts")).to_have_text("2")
+    await expect(row.locator(".remaining")).to_have_text("2")
+    await expect(row.locator(".badge")).to_have_text("draft")
+    await row.locator('button[data-move="start"]').click()  # nobody ready: nothing dialed
+    await expect(row.locator(".badge")).to_have_text("running")
+    await row.locator('button[data-move="pause"]').click()
+    await expect(row.locator(".badge")).to_have_text("paused")
+    assert (await campaign_store.get_campaign(engine, "acme", "spring")).status == "paused"
+    await expect(row.locator('button[data-move="resume"]')).to_be_visible()
+    await screenshot(page, "wallboard-campaigns.png")
 
 
 async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(
