@@ -17,7 +17,9 @@ Pure rules, no I/O and no clock (times are arguments):
        ^                    |
        +---busy/no_answer/failed (attempts left: at next_at)
                             +---busy/no_answer/failed (last attempt)--> failed
-    pending --on the do-not-call list--> dnc;  pending --skip--> skipped (preview)
+    pending --on the do-not-call list--> dnc
+    preview: pending --preview--> previewing --attempt--> dialing ...
+                                  previewing --skip--> skipped;  --release--> pending
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from acd.callback_life import CallbackResult
 
 class ContactStatus(StrEnum):
     PENDING = "pending"  # to be called, not before next_at
+    PREVIEWING = "previewing"  # shown to an agent who decides to dial or skip (preview)
     DIALING = "dialing"  # an attempt in progress
     CONNECTED = "connected"
     FAILED = "failed"
@@ -161,10 +164,30 @@ def pick(
 
 
 def attempt(contact: Contact, now: float, hours: CallingHours, dnc: Collection[str]) -> Contact:
-    """An attempt begins: the contact is dialing, one attempt more."""
+    """An attempt begins: the contact is dialing, one attempt more. A contact an agent
+    previews is checked again (the list or the hours may have changed meanwhile)."""
+    if contact.status is ContactStatus.PREVIEWING:
+        contact = replace(contact, status=ContactStatus.PENDING, next_at=min(contact.next_at, now))
     if not callable_now(contact, now, hours, dnc):
-        raise CampaignError(f"contact {contact.id} cannot be dialed now ({contact.status})")
+        why = "on the do-not-call list" if contact.number in dnc else str(contact.status)
+        if contact.status is ContactStatus.PENDING and contact.number not in dnc:
+            why = "outside its calling hours" if contact.next_at <= now else "not due yet"
+        raise CampaignError(f"contact {contact.id} cannot be dialed now ({why})")
     return replace(contact, status=ContactStatus.DIALING, attempts=contact.attempts + 1)
+
+
+def preview(contact: Contact, now: float, hours: CallingHours, dnc: Collection[str]) -> Contact:
+    """The contact is shown to an agent, who will dial it or skip it."""
+    if not callable_now(contact, now, hours, dnc):
+        raise CampaignError(f"contact {contact.id} cannot be previewed now ({contact.status})")
+    return replace(contact, status=ContactStatus.PREVIEWING)
+
+
+def release(contact: Contact) -> Contact:
+    """The agent previewing the contact left without deciding: pending again."""
+    if contact.status is not ContactStatus.PREVIEWING:
+        return contact
+    return replace(contact, status=ContactStatus.PENDING)
 
 
 def settle(contact: Contact, result: CallbackResult, rules: RetryRules, now: float) -> Contact:
@@ -193,7 +216,7 @@ def abandon_attempt(contact: Contact) -> Contact:
 
 def skip(contact: Contact) -> Contact:
     """The agent previewing the contact chose not to call it."""
-    if contact.status is not ContactStatus.PENDING:
+    if contact.status not in (ContactStatus.PENDING, ContactStatus.PREVIEWING):
         raise CampaignError(f"contact {contact.id} cannot be skipped ({contact.status})")
     return replace(contact, status=ContactStatus.SKIPPED)
 

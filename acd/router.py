@@ -273,11 +273,18 @@ class Router(Engine):
 
     def ready_agents(self, queue: str) -> int:
         """How many agents able to take the queue's calls are ready now."""
+        return len(self.ready_agent_ids(queue))
+
+    def ready_agent_ids(self, queue: str) -> list[str]:
+        """The agents able to take the queue's calls who are ready now, longest idle first."""
         spec = self._queues.get(queue)
         if spec is None:
             raise RoutingError(f"unknown queue {queue!r}")
         lane = matching.lane_for(spec, normalize_needs(spec.spec.needs))
-        return sum(1 for a in lane.eligible if self._agents[a].state is AgentState.READY)
+        ready = [
+            self._agents[a] for a in lane.eligible if self._agents[a].state is AgentState.READY
+        ]
+        return [a.agent_id for a in sorted(ready, key=lambda a: (a.idle_since, a.seq))]
 
     def free_agent(self, queue: str) -> str | None:
         """The agent the queue's next caller would be offered to now, None if no one is

@@ -135,6 +135,7 @@ BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
 OUTBOUND_REASON = "outbound call"
 CONSULT_REASON = "consultation"  # an agent consulted for an attended transfer
+PREVIEW_REASON = "preview"  # an agent deciding whether to call a campaign's contact
 
 
 def parse_skills(text: str) -> tuple[SkillNeed, ...]:
@@ -253,6 +254,18 @@ class Outbound:
     number: str
     restore_ready: bool  # the agent was ready before: ready again after the call
     answered: bool = False
+    campaign: Campaigned | None = None  # a preview campaign's attempt
+    result: str | None = None  # the customer leg's result, once known (campaign calls)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A preview campaign's contact shown to an agent, who dials it or skips it."""
+
+    campaign: Campaigned
+    number: str
+    customer_id: str | None
+    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +321,7 @@ class AcdRunner:
         # campaign calls whose customer leg ended: whether the customer answered (the
         # call's outcome, journaled when its talk ends)
         self.campaign_connected: dict[str, bool] = {}
+        self.previews: dict[str, Preview] = {}  # agent -> the contact they preview
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
@@ -521,6 +535,12 @@ class AcdRunner:
                 cancelled += 1
         return cancelled
 
+    def cancel_previews(self, campaign: str) -> list[Preview]:
+        """A preview campaign paused or stopped: the contacts its agents preview are
+        taken back (pending again in the store, by the caller)."""
+        agents = [a for a, p in self.previews.items() if p.campaign.campaign == campaign]
+        return [p for a in agents if (p := self.end_preview(a)) is not None]
+
     def _campaign_result(self, callback: CallbackLeg, result: str) -> None:
         """The attempt is over for the campaign: journaled (the store settles the contact
         by the campaign's rules); the call's own outcome follows when its talk ends."""
@@ -546,14 +566,70 @@ class AcdRunner:
                     answered,
                 )
             )
+        self._journal_campaign_result(meta, callback.call_id, callback.agent_id, result)
+
+    def _journal_campaign_result(
+        self, meta: Campaigned, call_id: str, agent_id: str | None, result: str
+    ) -> None:
+        if self.record is None:
+            return
         data = {
             "campaign": meta.campaign,
             "contact_id": meta.contact_id,
-            "call_id": callback.call_id,
+            "call_id": call_id,
             "result": result,
-            "agent_id": callback.agent_id,
+            "agent_id": agent_id,
         }
-        self.record(DomainEvent(self.tenant_id, now, ev.CAMPAIGN_RESULT, None, data=data))
+        self.record(DomainEvent(self.tenant_id, self.clock(), ev.CAMPAIGN_RESULT, None, data=data))
+
+    def preview(self, agent_id: str, preview: Preview) -> None:
+        """Show a preview campaign's contact to a ready agent, kept from ACD offers (not
+        ready, `preview`) until they dial it or skip it."""
+        if self.router.agent_state(agent_id) != AgentState.READY or agent_id in self.previews:
+            raise RoutingError(f"agent {agent_id!r} is not free to preview a contact")
+        self.reasons[agent_id] = PREVIEW_REASON
+        self.feed(AgentNotReady(agent_id, PREVIEW_REASON), strict=True)
+        self.previews[agent_id] = preview
+        self._journal_preview(agent_id, preview, ev.CAMPAIGN_PREVIEW)
+
+    def end_preview(self, agent_id: str) -> Preview | None:
+        """The agent skipped the contact (or left): they are ready again if still in
+        `preview`; the preview they had, if any."""
+        preview = self.previews.pop(agent_id, None)
+        if preview is None:
+            return None
+        self._journal_preview(agent_id, preview, ev.CAMPAIGN_PREVIEW_ENDED)
+        if (
+            self.router.agent_state(agent_id) == AgentState.NOT_READY
+            and self.reasons.get(agent_id) == PREVIEW_REASON
+        ):
+            self.feed(AgentReady(agent_id))
+        return preview
+
+    async def dial_preview(self, agent_id: str, call_id: str) -> Preview:
+        """The agent dials the contact they preview (the store counted the attempt)."""
+        preview = self.previews.pop(agent_id, None)
+        if preview is None:
+            raise RoutingError(f"agent {agent_id!r} has no contact to dial")
+        try:
+            await self.dial(agent_id, preview.number, call_id, campaign=preview.campaign)
+        except RoutingError:
+            self.previews[agent_id] = preview  # still theirs: dial again or skip
+            raise
+        self._journal_preview(agent_id, preview, ev.CAMPAIGN_PREVIEW_ENDED)
+        return preview
+
+    def _journal_preview(self, agent_id: str, preview: Preview, kind: str) -> None:
+        if self.record is None:
+            return
+        data = {
+            "campaign": preview.campaign.campaign,
+            "contact_id": preview.campaign.contact_id,
+            "number": preview.number,
+            "customer_id": preview.customer_id,
+            "name": preview.name,
+        }
+        self.record(DomainEvent(self.tenant_id, self.clock(), kind, None, agent_id, data=data))
 
     def held_callbacks(self) -> set[str]:
         """The refs of the callbacks in the router's hands now or settled here (the store
@@ -919,30 +995,38 @@ class AcdRunner:
         await self.set_hold(agent_id, False)
         return leg.call_id
 
-    async def dial(self, agent_id: str, number: str, call_id: str) -> None:
+    async def dial(
+        self, agent_id: str, number: str, call_id: str, campaign: Campaigned | None = None
+    ) -> None:
         """Click-to-call: ring the agent's device; once answered it dials `number`.
-        The agent is kept from ACD offers meanwhile (not ready, `outbound call`)."""
+        The agent is kept from ACD offers meanwhile (not ready, `outbound call`). A
+        preview campaign's attempt (`campaign`) shows the campaign's caller ID and
+        reports its result; the agent is ready again after it."""
         state = self.router.agent_state(agent_id)
         if state not in (AgentState.READY, AgentState.NOT_READY):
             raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
         self._not_consulted(agent_id, "dial out")
         if self.outbound_call(agent_id) is not None:
             raise RoutingError(f"agent {agent_id!r} is already on an outbound call")
-        restore = state == AgentState.READY
+        restore = state == AgentState.READY or (
+            campaign is not None and self.reasons.get(agent_id) == PREVIEW_REASON
+        )
         if restore:
             self.reasons[agent_id] = OUTBOUND_REASON
             self.feed(AgentNotReady(agent_id, OUTBOUND_REASON), strict=True)
-        out = self.outbound[call_id] = Outbound(call_id, agent_id, number, restore)
+        out = Outbound(call_id, agent_id, number, restore, campaign=campaign)
+        self.outbound[call_id] = out
         extension = self.extensions[agent_id]
+        variables = {"CTI_CALL_ID": call_id, "CTI_OFFER_ID": "0", "CTI_TENANT": self.tenant_id}
+        data = {"ani": extension, "dnis": number, "direction": "outbound"}
+        if campaign is not None:
+            variables["CTI_CALLER_ID"] = campaign.caller_id
+            variables["CTI_DIAL_SECONDS"] = str(campaign.ring_seconds)
+            data = {**data, "ani": campaign.caller_id, "campaign": campaign.campaign}
         if self.record is not None:
             self.record(
                 DomainEvent(
-                    self.tenant_id,
-                    self.clock(),
-                    ev.CALL_ARRIVED,
-                    call_id,
-                    agent_id,
-                    data={"ani": extension, "dnis": number, "direction": "outbound"},
+                    self.tenant_id, self.clock(), ev.CALL_ARRIVED, call_id, agent_id, data=data
                 )
             )
         try:
@@ -953,11 +1037,7 @@ class AcdRunner:
                 timeout_ms=30000,
                 channel_id=call_id,
                 caller_id=f'"{number}" <{number}>',
-                variables={
-                    "CTI_CALL_ID": call_id,
-                    "CTI_OFFER_ID": "0",
-                    "CTI_TENANT": self.tenant_id,
-                },
+                variables=variables,
             )
         except AsteriskError as exc:
             self.outbound.pop(call_id, None)
@@ -980,6 +1060,9 @@ class AcdRunner:
         return leg.call_id
 
     def _outbound_answered(self, out: Outbound, status: str) -> None:
+        if out.campaign is not None and out.result is None:
+            out.result = str(DIAL_STATUS.get(status, CallbackResult.FAILED))
+            self._journal_campaign_result(out.campaign, out.call_id, out.agent_id, out.result)
         if status == "ANSWER" and not out.answered:
             out.answered = True
             if self.record is not None:
@@ -991,8 +1074,22 @@ class AcdRunner:
 
     def _outbound_ended(self, out: Outbound) -> None:
         self.channel_names.pop(out.call_id, None)
+        if out.campaign is not None and out.result is None:  # the customer was never dialed
+            out.result = "cancelled"
+            self._journal_campaign_result(out.campaign, out.call_id, out.agent_id, out.result)
         if self.record is not None:
             now = self.clock()
+            if out.campaign is not None and not out.answered:
+                self.record(
+                    DomainEvent(
+                        self.tenant_id,
+                        now,
+                        ev.CALL_FINISHED,
+                        out.call_id,
+                        out.agent_id,
+                        data={"outcome": "not_connected", "direction": "outbound"},
+                    )
+                )
             if out.answered:  # the end of the talk
                 self.record(
                     DomainEvent(

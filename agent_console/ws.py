@@ -13,7 +13,8 @@ Server -> client:
   message was malformed, unknown, not allowed, or refused by the center; the
   connection survives every error;
 - pushes: `agent.state`, `screen_pop`, `call.update`, `queue.stats`, `agent.stats`,
-  `alert`.
+  `alert`, `campaign.preview` {preview: the contact a preview campaign shows the agent
+  (campaign, contact_id, number, name, customer, history), or null once it is dealt with}.
 
 Authentication: the session token (cookie, or `?token=` for the websocket); a message
 can only act in the user's own tenant: agents act on themselves, supervisors on the
@@ -131,6 +132,8 @@ AGENT_ACTIONS: dict[str, type[_Body]] = {
     "call.transfer_complete": CallRef,
     "call.transfer_cancel": CallRef,
     "call.dial": Dial,
+    "campaign.dial": Empty,  # the preview campaign's contact in hand
+    "campaign.skip": Empty,
     "callback.schedule": ScheduleCallback,
     "recording.pause": Empty,  # the current call's recording (cti.recording)
     "recording.resume": Empty,

@@ -12,7 +12,9 @@ campaign's caller ID. The attempt's result comes back through the journal
 Numbers met on the do-not-call list are marked `dnc` and never dialed. A campaign
 paused or stopped has its calls not yet given an agent withdrawn.
 
-Preview campaigns (the agent decides to dial or skip) are not dialed here.
+Preview campaigns: each ready agent of the queue is shown one due contact (the same
+rules pick it), kept from ACD offers meanwhile, and decides: dial it (the console's
+`campaign.dial`, an attempt from the agent's phone) or skip it (`campaign.skip`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.campaign import abandon_attempt, attempt, pick, to_dial
+from acd.campaign import abandon_attempt, attempt, pick, preview, release, to_dial
 from acd.errors import RoutingError
-from acd.runner import AcdRunner, CallbackLeg, Campaigned
+from acd.runner import AcdRunner, CallbackLeg, Campaigned, Preview
 from cti.config import PlatformConfig
 from cti.store import campaigns as store
 
@@ -46,9 +48,60 @@ async def dial_due(
         for view in await store.list_campaigns(engine, tenant.tenant.id):
             if view.status != "running":
                 runner.cancel_campaign(view.spec.id)
+                taken_back = runner.cancel_previews(view.spec.id)
+                await _release(engine, runner.tenant_id, taken_back)
             elif view.spec.mode == "progressive":
                 placed += await _dial_campaign(engine, runner, view.spec, now)
+            else:
+                placed += await _offer_previews(engine, runner, view.spec, now)
+        await _release(engine, runner.tenant_id, _left_previews(runner))
     return placed
+
+
+def _left_previews(runner: AcdRunner) -> list[Preview]:
+    """Previews whose agent left them without deciding (logged out, took a break)."""
+    gone = [
+        agent
+        for agent in runner.previews
+        if runner.reasons.get(agent) != "preview" or runner.agent_states.get(agent) != "not_ready"
+    ]
+    return [p for a in gone if (p := runner.end_preview(a)) is not None]
+
+
+async def _release(engine: AsyncEngine, tenant_id: str, previews: list[Preview]) -> None:
+    contacts = []
+    for shown in previews:
+        view = await store.get_contact(engine, tenant_id, shown.campaign.contact_id)
+        contacts.append(release(view.contact))
+    if contacts:
+        await store.save_contacts(engine, tenant_id, contacts, {})
+
+
+async def _offer_previews(
+    engine: AsyncEngine, runner: AcdRunner, spec: store.CampaignSpec, now: float
+) -> int:
+    """Each ready agent of the queue without a contact in hand is shown the next one."""
+    agents = [a for a in runner.router.ready_agent_ids(spec.queue) if a not in runner.previews]
+    if not agents:
+        return 0
+    due = await store.due_contacts(engine, runner.tenant_id, spec.id, now, BATCH * len(agents))
+    views = {v.contact.id: v for v in due}
+    hours = spec.calling_hours()
+    dnc = await store.barred(engine, runner.tenant_id, [v.contact.number for v in due])
+    chosen, barred = pick([v.contact for v in due], now, hours, dnc, len(agents))
+    shown = [preview(c, now, hours, dnc) for c in chosen]
+    await store.save_contacts(engine, runner.tenant_id, [*barred, *shown], {})
+    offered = 0
+    for agent, contact in zip(agents, shown, strict=False):
+        view = views[contact.id]
+        meta = Campaigned(spec.id, contact.id, spec.caller_id, spec.ring_seconds, spec.record)
+        try:
+            runner.preview(agent, Preview(meta, contact.number, view.customer_id, view.name))
+            offered += 1
+        except RoutingError as exc:  # the agent moved meanwhile
+            log.info("%s: campaign %s: preview not shown: %s", runner.tenant_id, spec.id, exc)
+            await store.save_contacts(engine, runner.tenant_id, [release(contact)], {})
+    return offered
 
 
 async def _dial_campaign(

@@ -49,6 +49,7 @@ from agent_console.ws import (
     WrapUpMore,
 )
 from cti.config import PlatformConfig, TenantConfig
+from cti.console_campaigns import CampaignDesk
 from cti.errors import AsteriskError
 from cti.store import customers as customer_store
 from cti.store.journal import Journal
@@ -92,6 +93,7 @@ class ConsoleBridge:
         self.by_call: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, call) -> agent
         self.pop_latency: list[float] = []
         self.recorder: Any = None  # cti.recording.Recorder: recording.* actions
+        self.campaigns = CampaignDesk(self)
         journal.subscribe(self.on_event)
 
     # -- journal in ----------------------------------------------------------------------
@@ -124,6 +126,8 @@ class ConsoleBridge:
             self._finished(event)
         elif kind == ev.AGENT_STATE and event.agent_id:
             self._agent_state(event)
+        elif kind in (ev.CAMPAIGN_PREVIEW, ev.CAMPAIGN_PREVIEW_ENDED) and event.agent_id:
+            self.campaigns.on_preview(event)
 
     def _start_prefetch(self, tenant: str, call_id: str) -> None:
         if call_id in self.prefetch:
@@ -340,6 +344,7 @@ class ConsoleBridge:
             view["agent"] = self._agent_view(tid, principal.agent_id)
             view["call"] = self.calls.get(key)
             view["pop"] = self.pops.get(key)
+            view["preview"] = self.campaigns.previews.get(key)
             wrap = self.runners[tid].wrapup_until(principal.agent_id)
             view["agent"]["wrapup_until"] = wrap
         if principal.role in SUPERVISORS:
@@ -374,6 +379,8 @@ class ConsoleBridge:
                 raise CenterError(f"user {principal.username!r} is not an agent of this tenant")
             if action.startswith("call.") or action == "callback.schedule":
                 return await self._call_action(tenant, runner, agent, action, body)
+            if action.startswith("campaign."):
+                return await self.campaigns.act(tenant, runner, agent, action)
             return self._agent_action(tenant, runner, agent, action, body)
         except RoutingError as exc:
             raise CenterError(str(exc)) from None
@@ -452,25 +459,35 @@ class ConsoleBridge:
             raise CenterError(f"{number} is one of our numbers: transfer to a queue instead")
 
     async def _dial(self, tenant: str, runner: AcdRunner, agent: str, body: Dial) -> dict[str, Any]:
+        self.check_free(tenant, agent)
         call_id = f"out-{uuid.uuid4().hex[:20]}"
-        key = (tenant, agent)
-        current = self.calls.get(key)
+        await runner.dial(agent, body.number, call_id)
+        return self.dialing(tenant, agent, call_id, body.number, body.customer_id)
+
+    def check_free(self, tenant: str, agent: str) -> None:
+        """An agent about to dial out has no call in progress."""
+        current = self.calls.get((tenant, agent))
         if current is not None and current["state"] not in ("ended", "missed", "gone"):
             raise CenterError("finish your current call first")
-        await runner.dial(agent, body.number, call_id)
+
+    def dialing(
+        self, tenant: str, agent: str, call_id: str, number: str, customer_id: str | None
+    ) -> dict[str, Any]:
+        """The agent's outbound call is placed: their console follows it."""
+        key = (tenant, agent)
         self.calls[key] = {
             "call_id": call_id,
             "state": "dialing",
             "since": self.clock(),
             "queue": None,
             "direction": "outbound",
-            "number": body.number,
-            "customer_id": body.customer_id,
+            "number": number,
+            "customer_id": customer_id,
         }
         self.by_call[(tenant, call_id)] = key
         self.last_call[key] = call_id
         self.hub.to_agent(tenant, agent, message("call.update", **self.calls[key]))
-        return {"call_id": call_id, "number": body.number}
+        return {"call_id": call_id, "number": number}
 
     async def _schedule_callback(
         self, tenant: TenantConfig, agent: str, body: ScheduleCallback

@@ -37,6 +37,9 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `campaign.result`   (no call_id) data: campaign, contact_id, call_id (the attempt's),
                       result (answered | busy | no_answer | failed | cancelled: the
                       attempt never reached the customer), agent_id
+- `campaign.preview`  agent_id (who previews); data: campaign, contact_id, number,
+                      customer_id, name (a preview campaign's contact shown to the agent)
+- `campaign.preview_ended` agent_id; data: as `campaign.preview` (dialed, skipped, released)
 - `agent.state`       agent_id; data: state (acd.state.AgentState values), reason
 """
 
@@ -66,6 +69,8 @@ SURVEY_ANSWERED = "survey.answered"
 CALLBACK_REQUESTED = "callback.requested"
 CALLBACK_CHANGED = "callback.changed"
 CAMPAIGN_RESULT = "campaign.result"
+CAMPAIGN_PREVIEW = "campaign.preview"
+CAMPAIGN_PREVIEW_ENDED = "campaign.preview_ended"
 AGENT_STATE = "agent.state"
 
 KINDS = frozenset(
@@ -90,6 +95,8 @@ KINDS = frozenset(
         CALLBACK_REQUESTED,
         CALLBACK_CHANGED,
         CAMPAIGN_RESULT,
+        CAMPAIGN_PREVIEW,
+        CAMPAIGN_PREVIEW_ENDED,
         AGENT_STATE,
     }
 )

@@ -7,6 +7,7 @@ import {
   Socket,
   attempt,
   clock,
+  dateTime,
   duration,
   h,
   onTick,
@@ -41,6 +42,7 @@ const state = {
   agent: null, // {agent_id, name, state, reason, since, wrapup_until}
   call: null, // {call_id, state, since, queue}
   pop: null, // the screen_pop of the current (or last) call
+  preview: null, // a preview campaign's contact I decide to call or skip
   reasons: [],
   dispositions: [],
   queues: new Map(),
@@ -72,6 +74,7 @@ function onSnapshot(msg) {
   state.agent = msg.agent || null;
   state.call = msg.call || null;
   state.pop = withLinked(msg.pop || null);
+  state.preview = msg.preview || null;
   if (state.wrap && state.pop && state.pop.call_id !== state.wrap.call_id) setWrap(null);
   if (state.agent?.state === "wrap_up") {
     const callId = state.call?.call_id ?? state.pop?.call_id ?? state.wrap?.call_id;
@@ -86,6 +89,7 @@ function onPush(msg) {
   if (msg.type === "agent.state") onAgentState(msg);
   else if (msg.type === "screen_pop") onScreenPop(msg);
   else if (msg.type === "call.update") onCallUpdate(msg);
+  else if (msg.type === "campaign.preview") state.preview = msg.preview;
   else if (msg.type === "alert") showError(msg.detail ?? msg.text ?? JSON.stringify(msg));
   renderAll();
 }
@@ -176,6 +180,7 @@ function withLinked(pop) {
 function renderAll() {
   renderState();
   renderCall();
+  renderPreview();
   renderPop();
   renderWrap();
   renderControls();
@@ -246,6 +251,8 @@ function renderControls() {
   $("#btn-wrapup").disabled = off;
   $("#btn-more").disabled = off || s !== "wrap_up";
   renderCallControls(off);
+  $("#btn-preview-dial").disabled = off || !state.preview;
+  $("#btn-preview-skip").disabled = off || !state.preview;
 }
 
 /** The controls of my call: what the server says the call is decides what is offered. */
@@ -310,6 +317,45 @@ function renderWrap() {
   } else {
     acw.textContent = "After-call time is over: you can still save this wrap-up.";
   }
+}
+
+let shownPreview = null;
+
+function renderPreview() {
+  const preview = state.preview;
+  $("#preview-panel").hidden = !preview;
+  const key = preview ? JSON.stringify(preview) : null;
+  if (key === shownPreview) return;
+  shownPreview = key;
+  if (!preview) return;
+  const c = preview.customer;
+  $("#preview-who").replaceChildren(
+    h("span", { class: "name", id: "preview-name" }, c?.name ?? preview.name ?? "Customer"),
+    h("span", { class: "muted" }, preview.number),
+    h("span", { class: "badge" }, preview.campaign),
+  );
+  // the customer's record, when the contact is linked to one: who, and the last calls
+  const facts = c
+    ? [
+        ["Account", c.account],
+        ["Tier", c.tier],
+        ["Language", c.language],
+        ["Notes", c.notes],
+      ].filter(([, v]) => v != null && v !== "")
+    : [];
+  const calls = (preview.history?.calls || []).slice(0, 5);
+  $("#preview-record").replaceChildren(
+    h("dl", { class: "facts" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
+    calls.length
+      ? h(
+          "ul",
+          { id: "preview-history" },
+          ...calls.map((call) =>
+            h("li", {}, `${dateTime(call.at)} · ${call.agent ?? "–"} · ${dispositionLabel(call.disposition)}${call.notes ? ` · ${call.notes}` : ""}`),
+          ),
+        )
+      : h("p", { class: "muted" }, c ? "No previous calls." : "Not linked to a customer record."),
+  );
 }
 
 function renderPop() {
@@ -421,6 +467,8 @@ $("#callback-form").addEventListener("submit", (event) => {
     },
   );
 });
+$("#btn-preview-dial").addEventListener("click", () => act("campaign.dial"));
+$("#btn-preview-skip").addEventListener("click", () => act("campaign.skip"));
 $("#btn-login").addEventListener("click", () => act("agent.login"));
 $("#btn-ready").addEventListener("click", () => act("agent.ready"));
 $("#btn-not-ready").addEventListener("click", () => act("agent.not_ready", { reason: $("#reason").value }));

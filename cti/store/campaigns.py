@@ -404,15 +404,32 @@ async def save_contacts(
 
 async def release_dialing(engine: AsyncEngine, tenant_id: str) -> int:
     """At start: attempts left `dialing` by a stop of the service never reached their
-    end; those contacts are pending again (the attempt is not counted)."""
+    end, and previews were left undecided; those contacts are pending again (the
+    attempt is not counted)."""
     c = CampaignContact
     async with engine.begin() as conn:
-        result = await conn.execute(
+        dialing = await conn.execute(
             update(c)
             .where(c.tenant_id == tenant_id, c.status == str(ContactStatus.DIALING))
             .values(status=str(ContactStatus.PENDING), attempts=c.attempts - 1)
         )
-    return int(result.rowcount or 0)
+        previewing = await conn.execute(
+            update(c)
+            .where(c.tenant_id == tenant_id, c.status == str(ContactStatus.PREVIEWING))
+            .values(status=str(ContactStatus.PENDING))
+        )
+    return int(dialing.rowcount or 0) + int(previewing.rowcount or 0)
+
+
+async def get_contact(engine: AsyncEngine, tenant_id: str, contact_id: int) -> ContactView:
+    c = CampaignContact
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(select(c).where(c.tenant_id == tenant_id, c.id == contact_id))
+        ).first()
+    if row is None:
+        raise CampaignError(f"no contact {contact_id} in this tenant")
+    return ContactView(_contact(row), row.customer_id, row.name, row.agent_id, row.call_id)
 
 
 async def apply_result(conn: AsyncConnection, tenant_id: str, data: Mapping[str, Any]) -> None:

@@ -120,7 +120,8 @@ async def test_a_progressive_campaign_calls_one_customer_per_ready_agent(
         else:
             raise AssertionError(f"the list was not worked through: {final}")
     assert final["by_status"] == {
-        "pending": 0, "dialing": 0, "connected": 1, "failed": 2, "dnc": 1, "skipped": 0,
+        "pending": 0, "previewing": 0, "dialing": 0, "connected": 1, "failed": 2,
+        "dnc": 1, "skipped": 0,
     }  # fmt: skip
     assert final["dialed"] == 5 and final["connected"] == 1  # busy and silent: 2 attempts each
     assert final["contact_rate"] == pytest.approx(1 / 3)

@@ -438,6 +438,54 @@ async def test_the_wallboard_shows_campaigns_and_runs_them(center: Center, open_
     await screenshot(page, "wallboard-campaigns.png")
 
 
+async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
+    center: Center, open_page: Any
+) -> None:
+    engine = center.service.engine
+    await create_user(engine, "acme", "alice", "agent", "correct horse", agent_id="alice")
+    await jeanne_with_a_past_call(center)
+    await center.phone("1001", ring="1", talk="60")
+    await center.phone(JEANNE[1:], ring="1", talk="3")
+    tenant = center.service.config.tenants[0]
+    scope = customer_store.TenantScope.from_config(tenant)
+    spec = campaign_store.CampaignSpec(
+        "renewals", "Renewals", "sales", "+33140000000", mode="preview",
+        hours="00:00-23:59", days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    )  # fmt: skip
+    await campaign_store.create_campaign(engine, "acme", spec, [q.id for q in tenant.queues])
+    await campaign_store.import_contacts(
+        engine, scope, "renewals", f"phone,name\n{JEANNE},Jeanne\n+33698765432,Paul\n"
+    )
+    await campaign_store.move_campaign(engine, "acme", "renewals", "start")
+    page: Page = await open_page()
+    base = base_url(center)
+    await sign_in(page, base, "alice", "correct horse")
+    await expect(page).to_have_url(base + "/console")
+    await page.click("#btn-login")
+    await page.click("#btn-ready")
+    # Jeanne first (the list's order), with her record: alice is kept from other calls
+    await expect(page.locator("#preview-name")).to_have_text("Jeanne Martin")
+    await expect(page.locator("#preview-history")).to_contain_text("asked about her invoice")
+    await expect(page.locator("#agent-reason")).to_have_text("preview")
+    await screenshot(page, "console-campaign-preview.png")
+    await page.click("#btn-preview-dial")
+    await expect(page.locator("#preview-panel")).to_be_hidden()
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+    # after the call, alice is ready again and the dialer shows her the next contact
+    await expect(page.locator("#preview-name")).to_have_text("Paul", timeout=20_000)
+    await page.click("#btn-preview-skip")
+    await expect(page.locator("#preview-panel")).to_be_hidden()
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+    await until(
+        lambda: not center.acd.previews and center.acd.agent_states["alice"] == "ready",
+        timeout=10,
+    )
+    await center.service.journal.flush()
+    progress = await campaign_store.progress(engine, "acme", "renewals")
+    assert progress["by_status"]["connected"] == 1 and progress["by_status"]["skipped"] == 1
+    assert progress["remaining"] == 0 and progress["dialed"] == 1
+
+
 async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(
     center: Center, open_page: Any
 ) -> None:

@@ -23,6 +23,8 @@ from acd.campaign import (
     attempt,
     callable_now,
     pick,
+    preview,
+    release,
     settle,
     skip,
     to_dial,
@@ -183,3 +185,22 @@ TestDialer.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def test_a_previewed_contact_is_dialed_skipped_or_released_and_checked_again() -> None:
+    now = MONDAY_NOON_UTC
+    contact = Contact(7, "+33600000007", "Europe/Paris")
+    shown = preview(contact, now, HOURS, set())
+    assert shown.status is ContactStatus.PREVIEWING
+    assert not callable_now(shown, now, HOURS, set())  # not handed to anyone else
+    dialing = attempt(shown, now + 30, HOURS, set())
+    assert (dialing.status, dialing.attempts) == (ContactStatus.DIALING, 1)
+    assert skip(shown).status is ContactStatus.SKIPPED
+    assert release(shown) == contact
+    with pytest.raises(CampaignError, match="do-not-call"):
+        attempt(shown, now, HOURS, {"+33600000007"})  # barred while the agent looked
+    evening = now + 8 * 3600  # 21:00 in Paris
+    with pytest.raises(CampaignError, match="outside its calling hours"):
+        attempt(shown, evening, HOURS, set())
+    with pytest.raises(CampaignError):
+        preview(shown, now, HOURS, set())
