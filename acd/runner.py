@@ -105,7 +105,7 @@ from acd.events import (
 )
 from acd.router import Router
 from acd.specs import SkillNeed, TargetKind
-from acd.state import AgentState
+from acd.state import AgentState, CallState
 from cti.ami import AmiLink
 from cti.ami_events import (
     AmiEvent,
@@ -513,13 +513,12 @@ class AcdRunner:
 
     def waiting_campaign_calls(self, queue: str) -> int:
         """Campaign calls queued in `queue` that no agent holds yet."""
-        return sum(
-            1
-            for c in self.callbacks.values()
-            if c.campaign is not None
-            and c.queue == queue
-            and c.life.status is CallbackStatus.PENDING
-        )
+        return sum(1 for c in self.callbacks.values() if c.queue == queue and self._unheld(c))
+
+    def _unheld(self, callback: CallbackLeg) -> bool:
+        """A campaign's call the router has not given an agent yet."""
+        waiting = self.router.call_state(callback.call_id) is CallState.CALLBACK_WAITING
+        return callback.campaign is not None and waiting
 
     def cancel_campaign(self, campaign: str) -> int:
         """A campaign paused or stopped: its calls not yet given an agent are withdrawn
@@ -529,7 +528,7 @@ class AcdRunner:
             meta = callback.campaign
             if meta is None or meta.campaign != campaign:
                 continue
-            if callback.life.status is CallbackStatus.PENDING:
+            if self._unheld(callback):
                 self.feed(CallbackCancelled(callback.call_id))
                 self._campaign_result(callback, "cancelled")
                 cancelled += 1
