@@ -630,6 +630,23 @@ class AcdRunner:
         }
         self.record(DomainEvent(self.tenant_id, self.clock(), kind, None, agent_id, data=data))
 
+    def withdraw_callback(self, ref: str, *, cancel: bool) -> bool:
+        """A supervisor takes a callback back from the router: cancelled for good, or
+        (`cancel` False) to wait in the store for a new time. Refused while it is being
+        made (an agent reserved for it, or its customer dialed); False if not held here."""
+        callback = next((c for c in self.callbacks.values() if c.ref == ref), None)
+        if callback is None:
+            return False
+        if self.router.call_state(callback.call_id) is not CallState.CALLBACK_WAITING:
+            raise RoutingError(f"callback {ref!r} is being made now: it cannot be changed")
+        self.feed(CallbackCancelled(callback.call_id), strict=True)
+        self.callbacks.pop(callback.call_id, None)
+        if cancel:
+            callback.life = callback.life.step("cancel")
+            self._callback_changed(callback)
+            self.settled_callbacks[callback.ref] = None
+        return True
+
     def held_callbacks(self) -> set[str]:
         """The refs of the callbacks in the router's hands now or settled here (the store
         may not show their settling yet)."""

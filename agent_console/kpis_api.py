@@ -8,7 +8,8 @@
   Erlang C agents needed per forecast interval.
 - `GET /api/calls/abandoned?from=&to=&queue=` abandoned calls not yet called back.
 - `POST /api/calls/{call_id}/callback` call back an abandoned caller (supervisors).
-- `GET /api/callbacks?status=failed,retry` callbacks by status (supervisors).
+- `GET /api/callbacks?status=failed,retry` callbacks by status (supervisors);
+  `POST /api/callbacks/{ref}/cancel` and `/reschedule {at}` for one not being made now.
 - `GET /api/calls/{call_id}` one call's row and events (its IVR timeline among them).
 
 Supervisors and admins see the whole tenant; an agent sees only their own figures
@@ -26,12 +27,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.errors import RoutingError
 from agent_console.auth import CurrentPrincipal, Principal
 from agent_console.hub import SUPERVISORS
 from cti.config import PlatformConfig, TenantConfig
-from cti.store.callbacks import list_callbacks, request_callback
+from cti.store.callbacks import CallbackRefused, change_callback, list_callbacks, request_callback
 from cti.store.calls import abandoned_not_called_back, call_record
 from cti.store.kpi_queries import kpi_report
 from reports import charts
@@ -303,6 +306,54 @@ async def get_callbacks(
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return {"tenant": principal.tenant_id, "callbacks": [asdict(c) for c in found]}
+
+
+class CallbackChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: float = Field(gt=0, description="when to call (epoch seconds)")
+
+
+@router.post("/api/callbacks/{ref}/cancel")
+async def cancel_callback(
+    request: Request, principal: CurrentPrincipal, ref: str
+) -> dict[str, Any]:
+    """A supervisor cancels a callback not being made now (waiting in line or stored)."""
+    return await _change_callback(request, principal, ref, None)
+
+
+@router.post("/api/callbacks/{ref}/reschedule")
+async def reschedule_callback(
+    request: Request, principal: CurrentPrincipal, ref: str, body: CallbackChange
+) -> dict[str, Any]:
+    """A supervisor moves a callback to another time (it leaves its place in line, if it
+    had one, and is taken again when the time comes)."""
+    return await _change_callback(request, principal, ref, body.at)
+
+
+async def _change_callback(
+    request: Request, principal: CurrentPrincipal, ref: str, at: float | None
+) -> dict[str, Any]:
+    if principal.role not in SUPERVISORS:
+        raise HTTPException(403, detail="forbidden: supervisors and admins only")
+    engine = _engine(request)
+    now = clock.time()
+    runners = getattr(getattr(request.app.state, "center", None), "runners", {})
+    runner = runners.get(principal.tenant_id)
+    try:
+        if runner is not None and runner.withdraw_callback(ref, cancel=at is None):
+            if at is None:
+                await request.app.state.center.journal.flush()  # its cancelled row is written
+                return {"ref": ref, "status": "cancelled"}
+        changed = await change_callback(engine, principal.tenant_id, ref, now, due_at=at)
+    except RoutingError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except CallbackRefused as exc:
+        code = 404 if str(exc).startswith("no callback") else 409
+        if "in the past" in str(exc):
+            code = 422
+        raise HTTPException(code, detail=str(exc)) from None
+    return asdict(changed)
 
 
 @router.get("/api/calls/{call_id}")

@@ -181,3 +181,48 @@ async def expire_callbacks(
                 .values(status=str(CallbackStatus.EXPIRED), due_at=None, updated_at=now)
             )
     return refs
+
+
+class CallbackRefused(ValueError):
+    """A supervisor's change a callback's status does not allow."""
+
+
+async def change_callback(
+    engine: AsyncEngine, tenant: str, ref: str, now: float, *, due_at: float | None = None
+) -> CallbackView:
+    """A supervisor cancels (`due_at` None) or reschedules a callback that waits in the
+    store (pending, or retry): cancelled, or pending again from `due_at` (its window
+    moved along). One the ACD is making now cannot be changed here."""
+    c = Callback.__table__.c
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(select(Callback).where(c.tenant_id == tenant, c.ref == ref))
+        ).first()
+        if row is None:
+            raise CallbackRefused(f"no callback {ref!r}")
+        if row.status not in (str(CallbackStatus.PENDING), str(CallbackStatus.RETRY)):
+            raise CallbackRefused(f"callback {ref!r} is {row.status}: it cannot be changed now")
+        if due_at is None:
+            values: dict[str, Any] = {"status": str(CallbackStatus.CANCELLED), "due_at": None}
+        else:
+            if due_at < now - 60:
+                raise CallbackRefused("a callback cannot be rescheduled in the past")
+            window_end = row.window_end
+            if window_end is not None:  # the window moves with the callback
+                start = row.window_start if row.window_start is not None else row.requested_at
+                window_end = due_at + max(window_end - start, 3600.0)
+            values = {
+                "status": str(CallbackStatus.PENDING),
+                "due_at": due_at,
+                "window_start": due_at,
+                "window_end": window_end,
+            }
+        await conn.execute(
+            update(Callback)
+            .where(c.tenant_id == tenant, c.ref == ref)
+            .values(updated_at=now, **values)
+        )
+        changed = (
+            await conn.execute(select(Callback).where(c.tenant_id == tenant, c.ref == ref))
+        ).one()
+    return _view(changed)

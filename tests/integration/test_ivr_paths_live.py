@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import insert, select
 
@@ -28,6 +29,7 @@ from cti.config import PlatformConfig, TenantConfig
 from cti.prompts import build_prompts
 from cti.service import Service
 from cti.store.models import Callback
+from cti.store.users import create_user
 from ivr.menu import Session as IvrSession
 from ivr.menu import is_open_at
 from ivr.model import HoursNode
@@ -456,3 +458,51 @@ async def test_after_an_attended_transfer_the_survey_is_about_the_agent_who_took
     await until(lambda: bool(line.service.survey_results), timeout=20, what="survey answered")
     assert line.service.survey_results == [("acme", segment, "carol", [3, 4])]
     assert line.acd.stats.outcomes[uniqueid] == Outcome.ANSWERED
+
+
+async def test_a_supervisor_moves_one_waiting_callback_and_cancels_another(line: Line) -> None:
+    """Two callers press 1 while nobody is free: the supervisor cancels one callback and
+    moves the other 3 s on; the moved one leaves the line, then is made at its time."""
+    moved, dropped = "0611000031", "0611000032"
+    await line.phone(moved, ring="1", talk="2")
+    keys = {"SIM_KEYS": "1", "SIM_KEYS_ON": "CTI_WAIT_START", "SIM_KEYS_DELAY": "1"}
+    refs = []
+    for ani in (moved, dropped):
+        await line.call(ani, "1", hold=25, **keys)
+        uniqueid, _ = await line.session(ani)
+        await until(lambda u=uniqueid: line.hung_up(u), timeout=10, what="released")  # type: ignore[misc]
+        refs.append(uniqueid)
+    await until(lambda: len(line.acd.callbacks) == 2, timeout=5)
+    await create_user(line.service.engine, "acme", "sam", "supervisor", "sam's password")
+    port = line.service.settings.http_port
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as sam:
+        login = {"tenant": "acme", "username": "sam", "password": "sam's password"}
+        assert (await sam.post("/api/login", json=login)).status_code == 200
+        cancelled = await sam.post(f"/api/callbacks/{refs[1]}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        again = await sam.post(f"/api/callbacks/{refs[1]}/cancel")
+        assert again.status_code == 409 and "cancelled" in again.text
+        due = time.time() + 3
+        moved_to = await sam.post(f"/api/callbacks/{refs[0]}/reschedule", json={"at": due})
+        assert moved_to.status_code == 200, moved_to.text
+        assert moved_to.json()["due_at"] == pytest.approx(due)
+        assert (await sam.post("/api/callbacks/nope/cancel")).status_code == 404
+        past = await sam.post(f"/api/callbacks/{refs[0]}/reschedule", json={"at": due - 7200})
+        assert past.status_code == 422
+    assert not line.acd.callbacks  # both left the line
+    await line.phone("1001", ring="1", talk="30")
+    line.acd.login("alice")
+    line.acd.ready("alice")
+    await asyncio.sleep(1.5)
+    assert line.acd.agent_states["alice"] == "ready"  # nothing due yet
+    rows = {r.ref: r for r in await callback_rows(line)}
+    assert rows[refs[0]].status == "pending" and rows[refs[1]].status == "cancelled"
+    for _ in range(60):
+        rows = {r.ref: r for r in await callback_rows(line)}
+        if rows[refs[0]].status == "connected":
+            break
+        await asyncio.sleep(0.5)
+    assert rows[refs[0]].status == "connected" and rows[refs[0]].agent_id == "alice"
+    assert rows[refs[1]].status == "cancelled" and rows[refs[1]].attempts == 0
+    dialed = [e.fields.get("CtiExten") for e in line.user_events("CtiSimRang")]
+    assert dropped not in dialed and moved in dialed

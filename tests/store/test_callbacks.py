@@ -3,9 +3,12 @@ their time comes, expired when their window closes first, listed by status."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.store.callbacks import (
+    CallbackRefused,
+    change_callback,
     due_callbacks,
     expire_callbacks,
     list_callbacks,
@@ -38,3 +41,28 @@ async def test_requests_merge_per_number_and_fall_due_then_expire(
     assert [(c.ref, c.status) for c in expired] == [(later.ref, "expired")]
     fresh = await request_callback(store_engine, "acme", number="+332", due_at=T + 1000, **ask)
     assert not fresh.merged  # an expired callback takes no more requests
+
+
+async def test_a_supervisor_cancels_or_moves_a_stored_callback(store_engine: AsyncEngine) -> None:
+    ask = {"queue": "sales", "source": "web", "now": T}
+    one = await request_callback(
+        store_engine, "acme", number="+331", due_at=T + 600, window_end=T + 4200, **ask
+    )
+    two = await request_callback(store_engine, "acme", number="+332", due_at=T, **ask)
+    moved = await change_callback(store_engine, "acme", one.ref, T + 10, due_at=T + 7200)
+    assert (moved.status, moved.due_at) == ("pending", T + 7200)
+    assert [c.ref for c in await due_callbacks(store_engine, "acme", T + 3600)] == [two.ref]
+    assert [c.ref for c in await due_callbacks(store_engine, "acme", T + 7200)] == [
+        two.ref,
+        one.ref,
+    ]
+    # its window moved with it: it does not expire at the old end
+    assert await expire_callbacks(store_engine, "acme", T + 5000) == []
+    gone = await change_callback(store_engine, "acme", two.ref, T + 20)
+    assert gone.status == "cancelled"
+    with pytest.raises(CallbackRefused, match="cancelled: it cannot be changed"):
+        await change_callback(store_engine, "acme", two.ref, T + 30, due_at=T + 60)
+    with pytest.raises(CallbackRefused, match="no callback"):
+        await change_callback(store_engine, "globex", one.ref, T + 30)  # another tenant's
+    with pytest.raises(CallbackRefused, match="in the past"):
+        await change_callback(store_engine, "acme", one.ref, T + 9000, due_at=T)
