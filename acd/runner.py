@@ -1617,6 +1617,9 @@ class AcdRunner:
         }
         label = "Callback"
         callback = self.callbacks.get(command.call_id)
+        spec = next((q for q in self.tenant.queues if q.id == command.queue), None)
+        if spec is not None and spec.callback_retry is not None:
+            variables["CTI_DIAL_SECONDS"] = str(spec.callback_retry.ring_seconds)
         if callback is not None and callback.campaign is not None:
             meta = callback.campaign
             label = meta.campaign  # the agent's phone shows the campaign and the number

@@ -123,11 +123,13 @@ class QueueThresholds(_Model):
 
 
 class CallbackRetry(_Model):
-    """When a called-back customer does not answer: try again after `retry_minutes`,
-    at most `max_attempts` attempts in all; then the callback has failed."""
+    """When a called-back customer does not answer (their phone rang `ring_seconds`) or
+    is busy: try again after `retry_minutes`, at most `max_attempts` attempts in all;
+    then the callback has failed."""
 
     retry_minutes: Annotated[float, Field(ge=0, le=1440)] = 10
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 40  # the customer's phone rings
 
 
 class Queue(_Model):

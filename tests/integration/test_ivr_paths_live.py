@@ -68,7 +68,12 @@ def paths_config(example: PlatformConfig) -> PlatformConfig:
     data["queues"] = [
         {**q, **fast, "offer_callback": q["id"] == "sales", "survey": None} for q in data["queues"]
     ]
-    data["queues"][0]["callback_retry"] = {"retry_minutes": 0.05, "max_attempts": 2}  # 3 s
+    data["queues"][0]["callback_retry"] = {
+        "retry_minutes": 0.05,  # 3 s
+        "max_attempts": 2,
+        "ring_seconds": 5,
+    }
+    data["web_callback"] = {**data["web_callback"], "hours": None}  # open at any hour
     data["queues"][1]["survey"] = {
         "questions": [{"prompt": "acme-survey-agent"}, {"prompt": "acme-survey-solved"}],
         "timeout_seconds": 6,
@@ -506,3 +511,35 @@ async def test_a_supervisor_moves_one_waiting_callback_and_cancels_another(line:
     assert rows[refs[1]].status == "cancelled" and rows[refs[1]].attempts == 0
     dialed = [e.fields.get("CtiExten") for e in line.user_events("CtiSimRang")]
     assert dropped not in dialed and moved in dialed
+
+
+async def test_a_customer_who_never_answers_is_tried_by_the_rule_then_the_callback_fails(
+    line: Line,
+) -> None:
+    ani = "0611000041"
+    await line.phone(ani, ring="never")
+    ref = await press_1_then_agent_ready(line, ani)
+    row = await callback_row(line, "failed", timeout=40)
+    assert (row.call_id, row.attempts, row.outcome) == (ref, 2, "no_answer")
+    results = [e.fields["CtiDialStatus"] for e in line.user_events("CtiCallbackResult")]
+    assert results == ["NOANSWER", "NOANSWER"]  # the queue's 5 s ring, twice
+
+
+async def test_a_web_request_reaches_a_ready_agent_then_the_customer(line: Line) -> None:
+    """The public endpoint's request waits in the store, is taken when due, reserves
+    alice (her phone first), then the customer's phone answers: connected."""
+    customer = "0611000051"  # kept as +33611000051: the simulation's 33611000051
+    await line.phone("33611000051", ring="1", talk="2")
+    await line.phone("1001", ring="1", talk="30")
+    port = line.service.settings.http_port
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as web:
+        form = {"name": "Lea", "number": customer, "topic": "new-contract"}
+        reply = await web.post("/api/public/acme/callbacks", json=form)
+    assert reply.status_code == 201, reply.text
+    line.acd.login("alice")
+    line.acd.ready("alice")
+    row = await callback_row(line, "connected", timeout=30)
+    assert (row.source, row.queue, row.agent_id, row.attempts) == ("web", "sales", "alice", 1)
+    assert row.number == "+33611000051"
+    rang = [e.fields.get("CtiExten") for e in line.user_events("CtiSimRang")]
+    assert rang.index("1001") < rang.index("33611000051")  # the agent first
