@@ -1182,7 +1182,7 @@ class AcdRunner:
         ) -> None:
             record(DomainEvent(self.tenant_id, self._now, kind, call_id, agent_id, queue, data))
 
-        if isinstance(event, CallQueued):
+        if isinstance(event, CallQueued | CallConnected):
             leg = self.legs.get(event.call_id)
             number = leg.caller_number if leg else None
             say(
@@ -1193,17 +1193,7 @@ class AcdRunner:
                 customer_id=event.customer_id,
                 caller_number=number,
             )
-        elif isinstance(event, CallConnected):  # queued, offered and answered at once
-            leg = self.legs.get(event.call_id)
-            number = leg.caller_number if leg else None
-            say(
-                ev.CALL_QUEUED,
-                event.call_id,
-                queue=event.queue,
-                tier=event.tier,
-                customer_id=event.customer_id,
-                caller_number=number,
-            )
+        if isinstance(event, CallConnected):  # queued, offered and answered at once
             say(ev.CALL_OFFERED, event.call_id, event.agent_id, event.queue)
             say(ev.CALL_ANSWERED, event.call_id, event.agent_id, event.queue)
         elif isinstance(event, OfferAnswered):

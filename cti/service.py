@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -184,12 +184,11 @@ class Service:
 
     async def _callbacks_due(self) -> None:
         """Stored callbacks whose time has come go to the ACD (`cti.callback_scheduler`)."""
-        while True:
-            try:
-                await take_due_callbacks(self.engine, self.acd, self.config, time.time())
-            except Exception:  # the store away for a while: try again at the next turn
-                log.exception("due callbacks not taken")
-            await asyncio.sleep(self.settings.callback_poll_seconds)
+        await self._every(
+            self.settings.callback_poll_seconds,
+            lambda: take_due_callbacks(self.engine, self.acd, self.config, time.time()),
+            "due callbacks not taken",
+        )
 
     async def _campaigns_due(self) -> None:
         """Running campaigns' calls for the ready agents (`cti.campaign_dialer`); attempts
@@ -206,12 +205,22 @@ class Service:
                     tenant.tenant.id,
                     released,
                 )
+        await self._every(
+            self.settings.campaign_poll_seconds,
+            lambda: dial_due(self.engine, self.acd, self.config, time.time()),
+            "campaign calls not placed",
+        )
+
+    @staticmethod
+    async def _every(seconds: float, turn: Callable[[], Awaitable[object]], failed: str) -> None:
+        """Run `turn` every `seconds`; a turn that fails (the store away for a while) is
+        logged and the next one tries again."""
         while True:
             try:
-                await dial_due(self.engine, self.acd, self.config, time.time())
-            except Exception:  # the store away for a while: try again at the next turn
-                log.exception("campaign calls not placed")
-            await asyncio.sleep(self.settings.campaign_poll_seconds)
+                await turn()
+            except Exception:
+                log.exception(failed)
+            await asyncio.sleep(seconds)
 
     async def stop(self) -> None:
         if self._http is not None:

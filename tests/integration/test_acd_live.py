@@ -156,7 +156,8 @@ async def test_service_returning_rebuilds_waiting_calls_and_agents_from_asterisk
         await again.ami.wait_connected(10)
         runner = again.acd["acme"]
         await until(lambda: first in runner.legs, timeout=15)
-        await until(lambda: runner.agent_states["alice"] == "not_ready")
+        restored = ("alice", "bob")  # from AstDB, one after the other
+        await until(lambda: all(runner.agent_states[a] == "not_ready" for a in restored))
         assert runner.reasons["alice"] == "meeting"
         assert runner.agent_states["carol"] == runner.agent_states["dave"] == "logged_out"
         assert (runner.agent_states["bob"], runner.reasons["bob"]) == ("not_ready", "lunch")

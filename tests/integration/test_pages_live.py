@@ -101,6 +101,14 @@ async def sign_in(page: Page, base: str, username: str, password: str, extension
     await page.click("#sign-in")
 
 
+async def ready_agent(page: Page, base: str, username: str) -> None:
+    """Sign in to the console as an agent (password "correct horse"), log in, go ready."""
+    await sign_in(page, base, username, "correct horse")
+    await expect(page).to_have_url(base + "/console")
+    await page.click("#btn-login")
+    await page.click("#btn-ready")
+
+
 async def screenshot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
@@ -224,10 +232,7 @@ async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them
     base = base_url(center)
     alice, carol = await open_page(), await open_page()
     for page, name in ((alice, "alice"), (carol, "carol")):
-        await sign_in(page, base, name, "correct horse")
-        await expect(page).to_have_url(base + "/console")
-        await page.click("#btn-login")
-        await page.click("#btn-ready")
+        await ready_agent(page, base, name)
         await expect(page.locator("#agent-state")).to_have_text("Ready")
     await expect(alice.locator("#call-controls")).to_be_hidden()
 
@@ -288,11 +293,7 @@ async def test_an_unknown_caller_is_created_or_linked_from_the_pop(
     await center.phone("1001", ring="1", talk="1")
     scope = customer_store.TenantScope.from_config(center.service.config.tenants[0])
     page: Page = await open_page()
-    base = base_url(center)
-    await sign_in(page, base, "alice", "correct horse")
-    await expect(page).to_have_url(base + "/console")
-    await page.click("#btn-login")
-    await page.click("#btn-ready")
+    await ready_agent(page, base_url(center), "alice")
     await expect(page.locator("#agent-state")).to_have_text("Ready")
 
     # a new customer, created with the caller's number
@@ -458,11 +459,7 @@ async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
     )
     await campaign_store.move_campaign(engine, "acme", "renewals", "start")
     page: Page = await open_page()
-    base = base_url(center)
-    await sign_in(page, base, "alice", "correct horse")
-    await expect(page).to_have_url(base + "/console")
-    await page.click("#btn-login")
-    await page.click("#btn-ready")
+    await ready_agent(page, base_url(center), "alice")
     # Jeanne first (the list's order), with her record: alice is kept from other calls
     await expect(page.locator("#preview-name")).to_have_text("Jeanne Martin")
     await expect(page.locator("#preview-history")).to_contain_text("asked about her invoice")
