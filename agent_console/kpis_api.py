@@ -106,6 +106,7 @@ class ReportQuery:
     interval: int
     sl_threshold: float | None
     direction: str = "inbound"
+    campaign: str | None = None
 
 
 def _report_query(default_by: GroupBy) -> Callable[..., ReportQuery]:
@@ -123,8 +124,15 @@ def _report_query(default_by: GroupBy) -> Callable[..., ReportQuery]:
             Literal["inbound", "outbound"],
             Query(description="the callers' calls, or the calls we placed"),
         ] = "inbound",
+        campaign: Annotated[
+            str | None, Query(max_length=64, description="the calls this campaign placed")
+        ] = None,
     ) -> ReportQuery:
-        return ReportQuery(start, end, queue, agent, by, interval, sl_threshold, direction)
+        if campaign is not None:
+            direction = "outbound"  # a campaign's calls are the ones we placed
+        return ReportQuery(
+            start, end, queue, agent, by, interval, sl_threshold, direction, campaign
+        )
 
     return params
 
@@ -150,6 +158,7 @@ async def _report(request: Request, principal: Principal, q: ReportQuery) -> dic
         "sl_threshold": threshold if threshold is not None else 20.0,
         "utc_offset_minutes": offset,
         "direction": q.direction,
+        "campaign": q.campaign,
     }
     engine = _engine(request)
     groups: dict[str, dict[str, Any]] = {}
@@ -167,6 +176,7 @@ async def _report(request: Request, principal: Principal, q: ReportQuery) -> dic
         "agent": agent,
         "sl_threshold": options["sl_threshold"],
         "direction": q.direction,
+        "campaign": q.campaign,
         "groups": groups,
         "total": total["total"],
     }

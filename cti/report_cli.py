@@ -54,6 +54,9 @@ def add_arguments(report: argparse.ArgumentParser) -> None:
         default="inbound",
         help="the callers' calls (default) or the calls we placed (with --database)",
     )
+    report.add_argument(
+        "--campaign", help="the calls this campaign placed (outbound; with --database)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +110,8 @@ async def _query(
         "sl_threshold": args.sl_threshold,
         "short_abandon": args.short_abandon,
         "fcr_window_days": args.fcr_window_days,
-        "direction": args.direction,
+        "direction": "outbound" if args.campaign else args.direction,
+        "campaign": args.campaign,
         "utc_offset_minutes": args.utc_offset,
     }
     engine = create_engine(url)

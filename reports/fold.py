@@ -50,6 +50,7 @@ class CallRow:
     tenant: str
     call_id: str
     direction: str = "inbound"
+    campaign: str | None = None  # the campaign that placed it (outbound)
     caller_number: str | None = None
     dnis: str | None = None
     customer_id: str | None = None
@@ -231,6 +232,7 @@ class Folder:
             row.caller_number = normalise_number(data.get("ani")) or row.caller_number
             row.dnis = data.get("dnis") or row.dnis
             row.direction = data.get("direction", row.direction)
+            row.campaign = data.get("campaign") or row.campaign
         elif kind == ev.IVR_FINISHED:
             row.ivr_left_at = at
             path = data.get("path")

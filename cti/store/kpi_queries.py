@@ -85,6 +85,7 @@ async def kpi_report(
     fcr_window_days: float = 7,
     utc_offset_minutes: int = 0,
     direction: str = "inbound",
+    campaign: str | None = None,
     use_hours: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """KPI summaries of `tenant`'s calls queued in [start, end), one per group.
@@ -98,7 +99,8 @@ async def kpi_report(
     the calls we placed ("outbound"); agent time counts both. Whole hours are read from
     the hourly totals (`cti.store.rollup`) when they hold what the report needs, and
     FCR from the calls' stored chains when they serve it; `use_hours=False`: neither,
-    the calls alone (window functions); both ways give the same figures.
+    the calls alone (window functions); both ways give the same figures. `campaign`:
+    the calls a campaign placed (read from the calls; agent time is all of it).
     """
     if group_by not in GROUPINGS:
         raise ValueError(f"group_by {group_by!r}: use one of {GROUPINGS}")
@@ -107,7 +109,7 @@ async def kpi_report(
     if direction not in DIRECTIONS:
         raise ValueError(f"direction {direction!r}: use one of {DIRECTIONS}")
     grouping = _Grouping(group_by, interval_minutes, utc_offset_minutes, engine.dialect.name)
-    selection = _Selection(tenant, float(start), float(end), queue, agent, direction)
+    selection = _Selection(tenant, float(start), float(end), queue, agent, direction, campaign)
     hourly = use_hours and _hours_answer(
         selection, grouping, sl_threshold, short_abandon, fcr_window_days
     )
@@ -157,7 +159,8 @@ def _hours_answer(
     hours, thresholds it keeps, its FCR window, and not both a queue and agents (its rows
     are per queue or per agent)."""
     return (
-        selection.start % HOUR == 0
+        selection.campaign is None  # the hourly totals are not kept per campaign
+        and selection.start % HOUR == 0
         and selection.end % HOUR == 0
         and (grouping.by not in _BUCKETED or grouping.offset % HOUR == 0)
         and (grouping.by != "interval" or grouping.size == HOUR)
@@ -180,9 +183,10 @@ class _Selection:
         queue: str | None,
         agent: str | None,
         direction: str = "inbound",
+        campaign: str | None = None,
     ) -> None:
         self.tenant, self.start, self.end, self.queue, self.agent = tenant, start, end, queue, agent
-        self.direction = direction
+        self.direction, self.campaign = direction, campaign
         c = _calls.c
         self.answered = c.outcome == Outcome.ANSWERED.value
         self.agent_of_call = case((self.answered, c.agent), else_=None)
@@ -198,6 +202,8 @@ class _Selection:
             self.calls.append(c.queue == queue)
         if agent is not None:
             self.calls.append(and_(self.answered, c.agent == agent))
+        if campaign is not None:
+            self.calls.append(c.campaign == campaign)
         s = _states.c
         self.intervals: list[ColumnElement[bool]] = [
             s.tenant_id == tenant,

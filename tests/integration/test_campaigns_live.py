@@ -119,6 +119,14 @@ async def test_a_progressive_campaign_calls_one_customer_per_ready_agent(
             await asyncio.sleep(0.5)
         else:
             raise AssertionError(f"the list was not worked through: {final}")
+        await center.service.journal.flush()
+        kpis = (await sam.get("/api/kpis", params={"campaign": "spring", "by": "agent"})).json()
+        assert kpis["direction"] == "outbound" and kpis["campaign"] == "spring"
+        assert (kpis["total"]["offered"], kpis["total"]["answered"]) == (5, 1)
+        assert 1 < kpis["total"]["avg_talk_seconds"] < 5
+        assert set(kpis["groups"]) <= {"alice", "bob"}
+        other = (await sam.get("/api/kpis", params={"campaign": "autumn"})).json()
+        assert other["total"]["offered"] == 0
     assert final["by_status"] == {
         "pending": 0, "previewing": 0, "dialing": 0, "connected": 1, "failed": 2,
         "dnc": 1, "skipped": 0,

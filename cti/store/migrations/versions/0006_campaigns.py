@@ -1,4 +1,5 @@
-"""campaigns: lists of customers to call, where each contact stands, the do-not-call list
+"""campaigns: lists of customers to call, where each contact stands, the do-not-call list,
+and the campaign of each call it placed
 
 Revision ID: 0006
 Revises: 0005
@@ -19,6 +20,9 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("campaign", sa.String(64), nullable=True))
+    op.create_index("ix_calls_tenant_campaign", "calls", ["tenant_id", "campaign", "queued_at"])
     op.create_table(
         "campaigns",
         sa.Column("tenant_id", sa.String(64), primary_key=True),
@@ -82,6 +86,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calls_tenant_campaign", table_name="calls")
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("campaign")
     op.drop_table("do_not_call")
     op.drop_index("ix_campaign_contacts_due", table_name="campaign_contacts")
     op.drop_index("uq_campaign_contacts_number", table_name="campaign_contacts")
