@@ -219,6 +219,7 @@ class Campaigned:
     caller_id: str
     ring_seconds: int
     record: bool = False
+    dispositions: tuple[str, ...] = ()  # its wrap-up codes (empty: the tenant's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +323,7 @@ class AcdRunner:
         # call's outcome, journaled when its talk ends)
         self.campaign_connected: dict[str, bool] = {}
         self.previews: dict[str, Preview] = {}  # agent -> the contact they preview
+        self.campaign_codes: dict[str, tuple[str, ...]] = {}  # campaign -> its dispositions
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
@@ -487,6 +489,7 @@ class AcdRunner:
             raise RoutingError(f"call {callback.call_id!r} is not a campaign's")
         if callback.queue not in self.queue_ids.values():
             raise RoutingError(f"campaign call {callback.call_id!r}: no queue {callback.queue!r}")
+        self.campaign_codes[callback.campaign.campaign] = callback.campaign.dispositions
         if self.record is not None:
             data = {
                 "ani": callback.campaign.caller_id,
@@ -1036,6 +1039,7 @@ class AcdRunner:
         variables = {"CTI_CALL_ID": call_id, "CTI_OFFER_ID": "0", "CTI_TENANT": self.tenant_id}
         data = {"ani": extension, "dnis": number, "direction": "outbound"}
         if campaign is not None:
+            self.campaign_codes[campaign.campaign] = campaign.dispositions
             variables["CTI_CALLER_ID"] = campaign.caller_id
             variables["CTI_DIAL_SECONDS"] = str(campaign.ring_seconds)
             data = {**data, "ani": campaign.caller_id, "campaign": campaign.campaign}

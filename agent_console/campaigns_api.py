@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from acd.campaign import CampaignError
 from agent_console.auth import Principal, require_role
 from agent_console.customers_api import _engine, _scope
-from cti.config import PlatformConfig
+from cti.config import PlatformConfig, TenantConfig
 from cti.store import campaigns as store
 from cti.store.customers import InvalidPhone
 
@@ -55,6 +55,9 @@ class CampaignIn(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=20)
     ring_seconds: int = Field(default=25, ge=5, le=120)
     record: bool = False
+    dispositions: list[str] = Field(
+        default_factory=list, max_length=50, description="wrap-up codes (default: the tenant's)"
+    )
 
 
 class DncIn(BaseModel):
@@ -64,14 +67,14 @@ class DncIn(BaseModel):
     reason: str | None = Field(default=None, max_length=200)
 
 
-def _queues(request: Request, tenant_id: str) -> list[str]:
+def _tenant(request: Request, tenant_id: str) -> TenantConfig | None:
     config: PlatformConfig | None = getattr(request.app.state, "config", None)
     if config is None:
-        return []
+        return None
     try:
-        return [q.id for q in config.tenant(tenant_id).queues]
+        return config.tenant(tenant_id)
     except KeyError:  # a tenant this installation does not configure has no queue
-        return []
+        return None
 
 
 def _refused(exc: Exception) -> HTTPException:
@@ -98,10 +101,16 @@ async def list_campaigns(request: Request, principal: Manager) -> list[dict[str,
 async def create_campaign(
     body: CampaignIn, request: Request, principal: Manager, response: Response
 ) -> dict[str, Any]:
-    spec = store.CampaignSpec(**{**body.model_dump(), "days": tuple(body.days)})
+    fields = body.model_dump()
+    spec = store.CampaignSpec(
+        **{**fields, "days": tuple(body.days), "dispositions": tuple(body.dispositions)}
+    )
+    tenant = _tenant(request, principal.tenant_id)
+    queues = [q.id for q in tenant.queues] if tenant else []
+    codes = [d.code for d in tenant.dispositions] if tenant else []
     try:
         made = await store.create_campaign(
-            _engine(request), principal.tenant_id, spec, _queues(request, principal.tenant_id)
+            _engine(request), principal.tenant_id, spec, queues, codes
         )
     except CampaignError as exc:
         raise _refused(exc) from None

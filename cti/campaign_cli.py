@@ -56,6 +56,9 @@ def add_arguments(subparsers: Any) -> None:
     create.add_argument("--max-attempts", type=int, default=3)
     create.add_argument("--ring-seconds", type=int, default=25)
     create.add_argument("--record", action="store_true", help="record the calls")
+    create.add_argument(
+        "--dispositions", default="", help="its wrap-up codes, e.g. sale,no_interest (default: all)"
+    )
     load = actions.add_parser("import", help="add a CSV list (phone, name, customer_id, timezone)")
     load.add_argument("id")
     load.add_argument("file", type=Path, metavar="FILE.csv")
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         config = load_config(settings.config_dir)
         scope = _scope(config, args.tenant)
         queues = [q.id for q in config.tenant(args.tenant).queues]
+        args.codes = [d.code for d in config.tenant(args.tenant).dispositions]
         command = _campaign if args.command == "campaign" else _dnc
         return asyncio.run(
             _with_engine(args.url or settings.database_url, command, args, scope, queues, out)
@@ -139,8 +143,9 @@ async def _campaign(
             max_attempts=args.max_attempts,
             ring_seconds=args.ring_seconds,
             record=args.record,
+            dispositions=tuple(c.strip() for c in args.dispositions.split(",") if c.strip()),
         )
-        made = await store.create_campaign(engine, tenant, spec, queues)
+        made = await store.create_campaign(engine, tenant, spec, queues, args.codes)
         print(f"campaign {made.spec.id} created ({made.status})", file=out)
         return 0
     if action == "import":

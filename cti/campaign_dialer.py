@@ -58,6 +58,13 @@ async def dial_due(
     return placed
 
 
+def _campaigned(spec: store.CampaignSpec, contact_id: int) -> Campaigned:
+    """What a call of the campaign carries to the ACD."""
+    return Campaigned(
+        spec.id, contact_id, spec.caller_id, spec.ring_seconds, spec.record, spec.dispositions
+    )
+
+
 def _left_previews(runner: AcdRunner) -> list[Preview]:
     """Previews whose agent left them without deciding (logged out, took a break)."""
     gone = [
@@ -94,7 +101,7 @@ async def _offer_previews(
     offered = 0
     for agent, contact in zip(agents, shown, strict=False):
         view = views[contact.id]
-        meta = Campaigned(spec.id, contact.id, spec.caller_id, spec.ring_seconds, spec.record)
+        meta = _campaigned(spec, contact.id)
         try:
             runner.preview(agent, Preview(meta, contact.number, view.customer_id, view.name))
             offered += 1
@@ -137,9 +144,7 @@ async def _dial_campaign(
             customer_id=views[contact.id].customer_id,
             requested_at=now,
             source="campaign",
-            campaign=Campaigned(
-                spec.id, contact.id, spec.caller_id, spec.ring_seconds, spec.record
-            ),
+            campaign=_campaigned(spec, contact.id),
         )
         try:
             runner.take_campaign_call(leg)

@@ -238,6 +238,7 @@ class ConsoleBridge:
             history=found.get("history"),
             known=customer is not None,
             complete=complete,  # False: customer and history follow in a second screen_pop
+            **self._campaign_fields(event.tenant, event.call_id),
             **(extra or {}),
         )
         self.pops[(event.tenant, event.agent_id)] = pop
@@ -483,6 +484,7 @@ class ConsoleBridge:
             "direction": "outbound",
             "number": number,
             "customer_id": customer_id,
+            **self._campaign_fields(tenant, call_id),
         }
         self.by_call[(tenant, call_id)] = key
         self.last_call[key] = call_id
@@ -572,6 +574,10 @@ class ConsoleBridge:
         codes = {d.code: d for d in tenant.dispositions}
         if body.disposition is not None and codes and body.disposition not in codes:
             raise CenterError(f"unknown disposition {body.disposition!r}")
+        campaign = self._campaign_of(tid, call_id)
+        allowed = runner.campaign_codes.get(campaign or "")
+        if body.disposition is not None and allowed and body.disposition not in allowed:
+            raise CenterError(f"{body.disposition!r} is not a disposition of campaign {campaign!r}")
         resolved = body.resolved
         if resolved is None and body.disposition in codes:
             resolved = codes[body.disposition].resolved
@@ -585,6 +591,18 @@ class ConsoleBridge:
         if runner.agent_states.get(agent) == "wrap_up":
             runner.wrapup_done(agent)
         return {**self._agent_view(tid, agent), "call_id": call_id}
+
+    def _campaign_of(self, tenant: str, call_id: str) -> str | None:
+        row = self.journal.folder(tenant).calls.get(call_id)
+        return row.campaign if row is not None else None
+
+    def _campaign_fields(self, tenant: str, call_id: str) -> dict[str, Any]:
+        """What a campaign's call adds to its pop: the campaign and its wrap-up codes."""
+        campaign = self._campaign_of(tenant, call_id)
+        if campaign is None:
+            return {}
+        codes = self.runners[tenant].campaign_codes.get(campaign, ())
+        return {"campaign": campaign, "dispositions": list(codes)}
 
     def _supervise(
         self, tenant: TenantConfig, runner: AcdRunner, action: str, body: BaseModel

@@ -145,6 +145,8 @@ function onCallUpdate(msg) {
     consulting: msg.consulting,
     direction: msg.direction,
     number: msg.number,
+    campaign: msg.campaign,
+    dispositions: msg.dispositions,
   };
   if (msg.state === "ended" && state.wrap?.call_id !== msg.call_id) setWrap(wrapFor(msg.call_id));
 }
@@ -167,7 +169,14 @@ function setWrap(wrap) {
 
 function wrapFor(callId) {
   const pop = state.pop?.call_id === callId ? state.pop : null;
-  return { call_id: callId, caller: pop?.caller_number ?? null, name: pop?.customer?.name ?? null };
+  const call = state.call?.call_id === callId ? state.call : null;
+  return {
+    call_id: callId,
+    caller: pop?.caller_number ?? call?.number ?? null,
+    name: pop?.customer?.name ?? null,
+    // a campaign's call is wrapped up with the campaign's own codes
+    dispositions: pop?.dispositions ?? call?.dispositions ?? null,
+  };
 }
 
 function withLinked(pop) {
@@ -301,6 +310,12 @@ function renderWrap() {
     shownWrap = wrap.call_id;
     $("#wrapup-form").reset();
     $("#wrapup-saved").hidden = true;
+    const allowed = wrap.dispositions?.length ? new Set(wrap.dispositions) : null;
+    const choices = state.dispositions.filter((d) => !allowed || allowed.has(d.code));
+    $("#disposition").replaceChildren(
+      h("option", { value: "" }, "— choose —"),
+      ...choices.map((d) => h("option", { value: d.code }, d.label)),
+    );
   }
   const who = [wrap.name, wrap.caller].filter(Boolean).join(" · ");
   $("#wrapup-call").textContent = who ? `Call with ${who}` : `Call ${wrap.call_id}`;

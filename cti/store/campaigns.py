@@ -63,8 +63,9 @@ class CampaignSpec:
     max_attempts: int = 3
     ring_seconds: int = 25
     record: bool = False
+    dispositions: tuple[str, ...] = ()  # the wrap-up codes of its calls (empty: the tenant's)
 
-    def check(self, queues: Iterable[str]) -> None:
+    def check(self, queues: Iterable[str], codes: Iterable[str] | None = None) -> None:
         if not CAMPAIGN_ID.match(self.id):
             raise CampaignError(f"campaign id {self.id!r}: lower-case letters, digits, - and _")
         if self.queue not in set(queues):
@@ -75,6 +76,9 @@ class CampaignSpec:
             raise CampaignError("ring_seconds: from 5 to 120")
         self.calling_hours().open_at(0, self.zone)  # the hours and the zone are valid
         self.rules()
+        unknown = sorted(set(self.dispositions) - set(codes or ())) if codes is not None else []
+        if unknown:
+            raise CampaignError(f"unknown dispositions {unknown}: use the tenant's codes")
 
     def calling_hours(self) -> CallingHours:
         return CallingHours.parse(self.hours, self.days)
@@ -101,6 +105,7 @@ def spec_of(row: Any) -> CampaignSpec:
         max_attempts=row.max_attempts,
         ring_seconds=row.ring_seconds,
         record=row.record,
+        dispositions=tuple(c for c in row.dispositions.split(",") if c),
     )
 
 
@@ -129,13 +134,20 @@ class CampaignView:
             },
             "ring_seconds": spec.ring_seconds,
             "record": spec.record,
+            "dispositions": list(spec.dispositions),
         }
 
 
 async def create_campaign(
-    engine: AsyncEngine, tenant_id: str, spec: CampaignSpec, queues: Iterable[str]
+    engine: AsyncEngine,
+    tenant_id: str,
+    spec: CampaignSpec,
+    queues: Iterable[str],
+    codes: Iterable[str] | None = None,
 ) -> CampaignView:
-    spec.check(queues)
+    """A new campaign (draft); `codes`: the tenant's disposition codes, which its own
+    must be among."""
+    spec.check(queues, codes)
     now = time.time()
     async with engine.begin() as conn:
         exists = await conn.scalar(
@@ -161,6 +173,7 @@ async def create_campaign(
                 max_attempts=spec.max_attempts,
                 ring_seconds=spec.ring_seconds,
                 record=spec.record,
+                dispositions=",".join(spec.dispositions),
                 created_at=now,
                 updated_at=now,
             )

@@ -347,6 +347,7 @@ class Campaign(Base):
     max_attempts: Mapped[int] = mapped_column(Integer)
     ring_seconds: Mapped[int] = mapped_column(Integer)  # the customer's phone rings this long
     record: Mapped[bool] = mapped_column(Boolean, default=False)
+    dispositions: Mapped[str] = mapped_column(String(2000), default="")  # codes; "": the tenant's
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 

@@ -452,6 +452,7 @@ async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
     spec = campaign_store.CampaignSpec(
         "renewals", "Renewals", "sales", "+33140000000", mode="preview",
         hours="00:00-23:59", days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+        dispositions=("sale", "follow_up"),
     )  # fmt: skip
     await campaign_store.create_campaign(engine, "acme", spec, [q.id for q in tenant.queues])
     await campaign_store.import_contacts(
@@ -468,6 +469,14 @@ async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
     await page.click("#btn-preview-dial")
     await expect(page.locator("#preview-panel")).to_be_hidden()
     await expect(page.locator("#call-state")).to_have_text("Talking")
+    # the wrap-up offers the campaign's own codes only
+    await expect(page.locator("#wrapup-panel")).to_be_visible(timeout=20_000)
+    options = page.locator("#disposition option")
+    await expect(options).to_have_count(3)
+    assert await options.evaluate_all("os => os.map(o => o.value)") == ["", "sale", "follow_up"]
+    await page.select_option("#disposition", "sale")
+    await page.click("#btn-wrapup")
+    await expect(page.locator("#wrapup-saved")).to_contain_text("Sale made")
     # after the call, alice is ready again and the dialer shows her the next contact
     await expect(page.locator("#preview-name")).to_have_text("Paul", timeout=20_000)
     await page.click("#btn-preview-skip")
@@ -481,6 +490,9 @@ async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
     progress = await campaign_store.progress(engine, "acme", "renewals")
     assert progress["by_status"]["connected"] == 1 and progress["by_status"]["skipped"] == 1
     assert progress["remaining"] == 0 and progress["dialed"] == 1
+    async with engine.connect() as conn:
+        [call] = (await conn.execute(select(Call).where(Call.campaign == "renewals"))).all()
+    assert (call.disposition, call.agent, call.direction) == ("sale", "alice", "outbound")
 
 
 async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(

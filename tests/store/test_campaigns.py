@@ -44,9 +44,15 @@ async def test_a_campaign_is_checked_created_and_moved(store_engine: AsyncEngine
         (store.CampaignSpec("a", "x", "sales", "+331", hours="20:00-08:00"), "before"),
         (store.CampaignSpec("a", "x", "sales", "+331", zone="Mars/Base"), "time zone"),
         (store.CampaignSpec("a", "x", "sales", "+331", max_attempts=0), "max_attempts"),
+        (store.CampaignSpec("a", "x", "sales", "+331", dispositions=("sale", "x")), "['x']"),
     ):
         with pytest.raises(CampaignError, match=error):
-            await store.create_campaign(store_engine, "acme", bad, QUEUES)
+            await store.create_campaign(store_engine, "acme", bad, QUEUES, ("sale", "info"))
+    coded = store.CampaignSpec("coded", "x", "sales", "+331", dispositions=("sale",))
+    await store.create_campaign(store_engine, "acme", coded, QUEUES, ("sale", "info"))
+    assert (await store.get_campaign(store_engine, "acme", "coded")).spec.dispositions == (
+        "sale",
+    )
     made = await store.create_campaign(store_engine, "acme", SPEC, QUEUES)
     assert made.status == "draft" and made.as_dict()["retry"]["max_attempts"] == 2
     with pytest.raises(CampaignError, match="exists already"):

@@ -91,6 +91,7 @@ async def test_a_supervisor_creates_fills_and_starts_a_campaign(sam: httpx.Async
         ({"caller_id": "ACME"}, 422, "string_pattern_mismatch"),
         ({"max_attempts": 0}, 422, "greater_than_equal"),
         ({"surprise": 1}, 422, "extra_forbidden"),
+        ({"dispositions": ["sale", "maybe"]}, 422, "unknown dispositions ['maybe']"),
     ],
 )
 async def test_a_bad_campaign_is_refused_with_the_reason(

@@ -19,7 +19,16 @@ from acd.events import CallQueued, OfferAnswered
 from acd.runner import SPY_OPTIONS, TALKING, AcdRunner, Leg
 from agent_console.auth import Principal
 from agent_console.hub import Hub
-from agent_console.ws import CallRef, CenterError, Dial, Empty, ScheduleCallback, Spy, Transfer
+from agent_console.ws import (
+    CallRef,
+    CenterError,
+    Dial,
+    Empty,
+    ScheduleCallback,
+    Spy,
+    Transfer,
+    WrapUpDone,
+)
 from cti.ami_events import UserEvent
 from cti.asterisk_conf import render_asterisk_config
 from cti.config import PlatformConfig, TenantConfig
@@ -244,3 +253,21 @@ async def test_a_callback_in_talk_can_be_hung_up_but_not_held(
     assert ami.sent == []
     await console.act(alice, "call.hangup", CallRef())
     assert ami.sent == [("Hangup", {"Channel": "Local/1001@cti-sim-agent-9;1"})]
+
+
+async def test_a_campaign_call_is_wrapped_up_with_the_campaigns_own_codes(
+    bridge: tuple[ConsoleBridge, NoAmi],
+) -> None:
+    console, _ami = bridge
+    runner = console.runners["acme"]
+    runner.campaign_codes["spring"] = ("sale",)
+    data = {"ani": "+33140000000", "dnis": "+33612345305", "direction": "outbound"}
+    console.journal.event(
+        "acme", "call.arrived", call_id="cmp-1", data={**data, "campaign": "spring"}
+    )
+    console.last_call[("acme", "bob")] = "cmp-1"
+    bob = _who("acme", "bob", agent="bob")
+    with pytest.raises(CenterError, match="'info' is not a disposition of campaign 'spring'"):
+        await console.act(bob, "wrapup.done", WrapUpDone(disposition="info"))
+    done = await console.act(bob, "wrapup.done", WrapUpDone(disposition="sale"))
+    assert done["call_id"] == "cmp-1"

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("ring_seconds", sa.Integer(), nullable=False),
         sa.Column("record", sa.Boolean(), nullable=False),
+        sa.Column("dispositions", sa.String(2000), nullable=False, server_default=""),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_campaigns"),
