@@ -1099,7 +1099,9 @@ class AcdRunner:
             self._journal_campaign_result(out.campaign, out.call_id, out.agent_id, out.result)
         if self.record is not None:
             now = self.clock()
-            if out.campaign is not None and not out.answered:
+            # the end of the talk; a campaign's attempt that did not connect ends too
+            if out.answered or out.campaign is not None:
+                outcome = "answered" if out.answered else "not_connected"
                 self.record(
                     DomainEvent(
                         self.tenant_id,
@@ -1107,18 +1109,7 @@ class AcdRunner:
                         ev.CALL_FINISHED,
                         out.call_id,
                         out.agent_id,
-                        data={"outcome": "not_connected", "direction": "outbound"},
-                    )
-                )
-            if out.answered:  # the end of the talk
-                self.record(
-                    DomainEvent(
-                        self.tenant_id,
-                        now,
-                        ev.CALL_FINISHED,
-                        out.call_id,
-                        out.agent_id,
-                        data={"outcome": "answered", "direction": "outbound"},
+                        data={"outcome": outcome, "direction": "outbound"},
                     )
                 )
             self.record(
