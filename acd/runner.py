@@ -49,6 +49,9 @@ Call controls (the console's, all through AMI, none needs the phone's help):
   ready again afterwards if they were; journaled as an outbound call.
 - `spy`: the supervisor's device is originated into `cti-spy` (ChanSpy on the
   agent's leg).
+
+Campaign calls (progressive and preview) ride the same mechanics; their part lives in
+`acd.campaign_calls` (`AcdRunner.campaigns`).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ from acd.callback_life import (
     IllegalCallbackStep,
     RetryRule,
 )
+from acd.campaign_calls import PREVIEW_REASON, CampaignCalls, Campaigned
 from acd.commands import (
     Announce,
     CallFinished,
@@ -135,7 +139,6 @@ BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
 OUTBOUND_REASON = "outbound call"
 CONSULT_REASON = "consultation"  # an agent consulted for an attended transfer
-PREVIEW_REASON = "preview"  # an agent deciding whether to call a campaign's contact
 
 
 def parse_skills(text: str) -> tuple[SkillNeed, ...]:
@@ -210,19 +213,6 @@ class CallbackLeg:
 
 
 @dataclass(frozen=True, slots=True)
-class Campaigned:
-    """What a campaign's attempt carries besides the callback mechanics it rides on: the
-    contact it settles, the caller ID the customer sees, how long their phone rings."""
-
-    campaign: str
-    contact_id: int
-    caller_id: str
-    ring_seconds: int
-    record: bool = False
-    dispositions: tuple[str, ...] = ()  # its wrap-up codes (empty: the tenant's)
-
-
-@dataclass(frozen=True, slots=True)
 class _Leave:
     """Send a caller's channel out of the queue (our own command, not the router's)."""
 
@@ -257,16 +247,6 @@ class Outbound:
     answered: bool = False
     campaign: Campaigned | None = None  # a preview campaign's attempt
     result: str | None = None  # the customer leg's result, once known (campaign calls)
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """A preview campaign's contact shown to an agent, who dials it or skips it."""
-
-    campaign: Campaigned
-    number: str
-    customer_id: str | None
-    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,11 +299,7 @@ class AcdRunner:
         # callbacks settled here lately (insertion-ordered, the oldest dropped first): the
         # store may not say so yet, it is written behind
         self.settled_callbacks: dict[str, None] = {}
-        # campaign calls whose customer leg ended: whether the customer answered (the
-        # call's outcome, journaled when its talk ends)
-        self.campaign_connected: dict[str, bool] = {}
-        self.previews: dict[str, Preview] = {}  # agent -> the contact they preview
-        self.campaign_codes: dict[str, tuple[str, ...]] = {}  # campaign -> its dispositions
+        self.campaigns = CampaignCalls(self)  # campaign calls and previews
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
@@ -464,7 +440,7 @@ class AcdRunner:
             return
         result = DIAL_STATUS.get(dial_status, CallbackResult.FAILED)
         if callback.campaign is not None:
-            self._campaign_result(callback, str(result))
+            self.campaigns.result(callback, str(result))
             return
         spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
         retry = spec.callback_retry if spec is not None else None
@@ -479,159 +455,6 @@ class AcdRunner:
             self.settled_callbacks[callback.ref] = None
             if len(self.settled_callbacks) > SETTLED_MEMORY:
                 del self.settled_callbacks[next(iter(self.settled_callbacks))]
-
-    # ---- campaigns (progressive: one call per ready agent, see cti.campaign_dialer) ----
-    def take_campaign_call(self, callback: CallbackLeg) -> None:
-        """A campaign's attempt: an outbound call queued as a callback in the campaign's
-        queue, so it reserves the best ready agent (who sees the customer's record), whose
-        phone rings first, then the customer's with the campaign's caller ID."""
-        if callback.campaign is None:
-            raise RoutingError(f"call {callback.call_id!r} is not a campaign's")
-        if callback.queue not in self.queue_ids.values():
-            raise RoutingError(f"campaign call {callback.call_id!r}: no queue {callback.queue!r}")
-        self.campaign_codes[callback.campaign.campaign] = callback.campaign.dispositions
-        if self.record is not None:
-            data = {
-                "ani": callback.campaign.caller_id,
-                "dnis": callback.number,
-                "direction": "outbound",
-                "campaign": callback.campaign.campaign,
-            }
-            arrived = ev.CALL_ARRIVED
-            self.record(
-                DomainEvent(self.tenant_id, self.clock(), arrived, callback.call_id, data=data)
-            )
-        self.callbacks[callback.call_id] = callback
-        queued = CallQueued(
-            callback.call_id,
-            callback.queue,
-            customer_id=callback.customer_id,
-            callback_number=callback.number,
-        )
-        try:
-            self.feed(queued, strict=True)
-        except RoutingError:
-            del self.callbacks[callback.call_id]
-            raise
-
-    def waiting_campaign_calls(self, queue: str) -> int:
-        """Campaign calls queued in `queue` that no agent holds yet."""
-        return sum(1 for c in self.callbacks.values() if c.queue == queue and self._unheld(c))
-
-    def _unheld(self, callback: CallbackLeg) -> bool:
-        """A campaign's call the router has not given an agent yet."""
-        waiting = self.router.call_state(callback.call_id) is CallState.CALLBACK_WAITING
-        return callback.campaign is not None and waiting
-
-    def cancel_campaign(self, campaign: str) -> int:
-        """A campaign paused or stopped: its calls not yet given an agent are withdrawn
-        (their contacts are pending again); those under way go to their end."""
-        cancelled = 0
-        for callback in list(self.callbacks.values()):
-            meta = callback.campaign
-            if meta is None or meta.campaign != campaign:
-                continue
-            if self._unheld(callback):
-                self.feed(CallbackCancelled(callback.call_id))
-                self._campaign_result(callback, "cancelled")
-                cancelled += 1
-        return cancelled
-
-    def cancel_previews(self, campaign: str) -> list[Preview]:
-        """A preview campaign paused or stopped: the contacts its agents preview are
-        taken back (pending again in the store, by the caller)."""
-        agents = [a for a, p in self.previews.items() if p.campaign.campaign == campaign]
-        return [p for a in agents if (p := self.end_preview(a)) is not None]
-
-    def _campaign_result(self, callback: CallbackLeg, result: str) -> None:
-        """The attempt is over for the campaign: journaled (the store settles the contact
-        by the campaign's rules); the call's own outcome follows when its talk ends."""
-        meta = callback.campaign
-        assert meta is not None
-        self.callbacks.pop(callback.call_id, None)
-        if result != "cancelled":
-            self.campaign_connected[callback.call_id] = result == CallbackResult.ANSWERED
-        if self.record is None:
-            return
-        now = self.clock()
-        if result == CallbackResult.ANSWERED:  # the customer answered: the talk begins
-            leg = self.legs.get(callback.call_id)
-            answered = {"record": meta.record, "channel": leg.agent_channel if leg else None}
-            self.record(
-                DomainEvent(
-                    self.tenant_id,
-                    now,
-                    ev.CALL_ANSWERED,
-                    callback.call_id,
-                    callback.agent_id,
-                    callback.queue,
-                    answered,
-                )
-            )
-        self._journal_campaign_result(meta, callback.call_id, callback.agent_id, result)
-
-    def _journal_campaign_result(
-        self, meta: Campaigned, call_id: str, agent_id: str | None, result: str
-    ) -> None:
-        if self.record is None:
-            return
-        data = {
-            "campaign": meta.campaign,
-            "contact_id": meta.contact_id,
-            "call_id": call_id,
-            "result": result,
-            "agent_id": agent_id,
-        }
-        self.record(DomainEvent(self.tenant_id, self.clock(), ev.CAMPAIGN_RESULT, None, data=data))
-
-    def preview(self, agent_id: str, preview: Preview) -> None:
-        """Show a preview campaign's contact to a ready agent, kept from ACD offers (not
-        ready, `preview`) until they dial it or skip it."""
-        if self.router.agent_state(agent_id) != AgentState.READY or agent_id in self.previews:
-            raise RoutingError(f"agent {agent_id!r} is not free to preview a contact")
-        self.reasons[agent_id] = PREVIEW_REASON
-        self.feed(AgentNotReady(agent_id, PREVIEW_REASON), strict=True)
-        self.previews[agent_id] = preview
-        self._journal_preview(agent_id, preview, ev.CAMPAIGN_PREVIEW)
-
-    def end_preview(self, agent_id: str) -> Preview | None:
-        """The agent skipped the contact (or left): they are ready again if still in
-        `preview`; the preview they had, if any."""
-        preview = self.previews.pop(agent_id, None)
-        if preview is None:
-            return None
-        self._journal_preview(agent_id, preview, ev.CAMPAIGN_PREVIEW_ENDED)
-        if (
-            self.router.agent_state(agent_id) == AgentState.NOT_READY
-            and self.reasons.get(agent_id) == PREVIEW_REASON
-        ):
-            self.feed(AgentReady(agent_id))
-        return preview
-
-    async def dial_preview(self, agent_id: str, call_id: str) -> Preview:
-        """The agent dials the contact they preview (the store counted the attempt)."""
-        preview = self.previews.pop(agent_id, None)
-        if preview is None:
-            raise RoutingError(f"agent {agent_id!r} has no contact to dial")
-        try:
-            await self.dial(agent_id, preview.number, call_id, campaign=preview.campaign)
-        except RoutingError:
-            self.previews[agent_id] = preview  # still theirs: dial again or skip
-            raise
-        self._journal_preview(agent_id, preview, ev.CAMPAIGN_PREVIEW_ENDED)
-        return preview
-
-    def _journal_preview(self, agent_id: str, preview: Preview, kind: str) -> None:
-        if self.record is None:
-            return
-        data = {
-            "campaign": preview.campaign.campaign,
-            "contact_id": preview.campaign.contact_id,
-            "number": preview.number,
-            "customer_id": preview.customer_id,
-            "name": preview.name,
-        }
-        self.record(DomainEvent(self.tenant_id, self.clock(), kind, None, agent_id, data=data))
 
     def withdraw_callback(self, ref: str, *, cancel: bool) -> bool:
         """A supervisor takes a callback back from the router: cancelled for good, or
@@ -1039,7 +862,7 @@ class AcdRunner:
         variables = {"CTI_CALL_ID": call_id, "CTI_OFFER_ID": "0", "CTI_TENANT": self.tenant_id}
         data = {"ani": extension, "dnis": number, "direction": "outbound"}
         if campaign is not None:
-            self.campaign_codes[campaign.campaign] = campaign.dispositions
+            self.campaigns.codes[campaign.campaign] = campaign.dispositions
             variables["CTI_CALLER_ID"] = campaign.caller_id
             variables["CTI_DIAL_SECONDS"] = str(campaign.ring_seconds)
             data = {**data, "ani": campaign.caller_id, "campaign": campaign.campaign}
@@ -1082,7 +905,7 @@ class AcdRunner:
     def _outbound_answered(self, out: Outbound, status: str) -> None:
         if out.campaign is not None and out.result is None:
             out.result = str(DIAL_STATUS.get(status, CallbackResult.FAILED))
-            self._journal_campaign_result(out.campaign, out.call_id, out.agent_id, out.result)
+            self.campaigns.journal_result(out.campaign, out.call_id, out.agent_id, out.result)
         if status == "ANSWER" and not out.answered:
             out.answered = True
             if self.record is not None:
@@ -1096,7 +919,7 @@ class AcdRunner:
         self.channel_names.pop(out.call_id, None)
         if out.campaign is not None and out.result is None:  # the customer was never dialed
             out.result = "cancelled"
-            self._journal_campaign_result(out.campaign, out.call_id, out.agent_id, out.result)
+            self.campaigns.journal_result(out.campaign, out.call_id, out.agent_id, out.result)
         if self.record is not None:
             now = self.clock()
             # the end of the talk; a campaign's attempt that did not connect ends too
@@ -1209,7 +1032,7 @@ class AcdRunner:
             elif isinstance(c, RouteOut):
                 say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
             elif isinstance(c, CallFinished):
-                connected = self.campaign_connected.pop(c.call_id, None)
+                connected = self.campaigns.connected.pop(c.call_id, None)
                 if connected is None:
                     say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
                 else:  # a campaign's call: answered if the customer did

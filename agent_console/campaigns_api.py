@@ -161,7 +161,7 @@ async def move_campaign(
     runners = getattr(getattr(request.app.state, "center", None), "runners", {})
     runner = runners.get(principal.tenant_id)
     if runner is not None and moved.status != "running":
-        runner.cancel_campaign(campaign_id)  # calls not yet given an agent are withdrawn
+        runner.campaigns.cancel(campaign_id)  # calls not yet given an agent are withdrawn
     return await _view(request, principal.tenant_id, moved)
 
 

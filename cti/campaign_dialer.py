@@ -5,7 +5,7 @@ its queue has ready agents not already promised a campaign call
 (`acd.campaign.to_dial`), to the contacts due now, inside their calling hours in their
 own time zone and off the tenant's do-not-call list (`acd.campaign.pick`). Each call
 is an attempt (`dialing` in the store) handed to the ACD
-(`AcdRunner.take_campaign_call`): it reserves a ready agent, whose phone rings first
+(`AcdRunner.campaigns.take`): it reserves a ready agent, whose phone rings first
 and whose console shows the customer's record, then the customer is dialed with the
 campaign's caller ID. The attempt's result comes back through the journal
 (`campaign.result`) and the store settles the contact by the campaign's retry rules.
@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.campaign import abandon_attempt, attempt, pick, preview, release, to_dial
+from acd.campaign_calls import Campaigned, Preview
 from acd.errors import RoutingError
-from acd.runner import AcdRunner, CallbackLeg, Campaigned, Preview
+from acd.runner import AcdRunner, CallbackLeg
 from cti.config import PlatformConfig
 from cti.store import campaigns as store
 
@@ -47,8 +48,8 @@ async def dial_due(
             continue
         for view in await store.list_campaigns(engine, tenant.tenant.id):
             if view.status != "running":
-                runner.cancel_campaign(view.spec.id)
-                taken_back = runner.cancel_previews(view.spec.id)
+                runner.campaigns.cancel(view.spec.id)
+                taken_back = runner.campaigns.cancel_previews(view.spec.id)
                 await _release(engine, runner.tenant_id, taken_back)
             elif view.spec.mode == "progressive":
                 placed += await _dial_campaign(engine, runner, view.spec, now)
@@ -69,10 +70,10 @@ def _left_previews(runner: AcdRunner) -> list[Preview]:
     """Previews whose agent left them without deciding (logged out, took a break)."""
     gone = [
         agent
-        for agent in runner.previews
+        for agent in runner.campaigns.previews
         if runner.reasons.get(agent) != "preview" or runner.agent_states.get(agent) != "not_ready"
     ]
-    return [p for a in gone if (p := runner.end_preview(a)) is not None]
+    return [p for a in gone if (p := runner.campaigns.end_preview(a)) is not None]
 
 
 async def _release(engine: AsyncEngine, tenant_id: str, previews: list[Preview]) -> None:
@@ -88,7 +89,9 @@ async def _offer_previews(
     engine: AsyncEngine, runner: AcdRunner, spec: store.CampaignSpec, now: float
 ) -> int:
     """Each ready agent of the queue without a contact in hand is shown the next one."""
-    agents = [a for a in runner.router.ready_agent_ids(spec.queue) if a not in runner.previews]
+    agents = [
+        a for a in runner.router.ready_agent_ids(spec.queue) if a not in runner.campaigns.previews
+    ]
     if not agents:
         return 0
     due = await store.due_contacts(engine, runner.tenant_id, spec.id, now, BATCH * len(agents))
@@ -103,7 +106,9 @@ async def _offer_previews(
         view = views[contact.id]
         meta = _campaigned(spec, contact.id)
         try:
-            runner.preview(agent, Preview(meta, contact.number, view.customer_id, view.name))
+            runner.campaigns.preview(
+                agent, Preview(meta, contact.number, view.customer_id, view.name)
+            )
             offered += 1
         except RoutingError as exc:  # the agent moved meanwhile
             log.info("%s: campaign %s: preview not shown: %s", runner.tenant_id, spec.id, exc)
@@ -115,9 +120,7 @@ async def _dial_campaign(
     engine: AsyncEngine, runner: AcdRunner, spec: store.CampaignSpec, now: float
 ) -> int:
     tenant_id = runner.tenant_id
-    wanted = to_dial(
-        runner.router.ready_agents(spec.queue), runner.waiting_campaign_calls(spec.queue)
-    )
+    wanted = to_dial(runner.router.ready_agents(spec.queue), runner.campaigns.waiting(spec.queue))
     if wanted == 0:
         return 0
     due = await store.due_contacts(engine, tenant_id, spec.id, now, max(BATCH * wanted, 20))
@@ -147,7 +150,7 @@ async def _dial_campaign(
             campaign=_campaigned(spec, contact.id),
         )
         try:
-            runner.take_campaign_call(leg)
+            runner.campaigns.take(leg)
             placed += 1
         except RoutingError as exc:  # e.g. the queue left the configuration
             log.warning("%s: campaign %s: call not placed: %s", tenant_id, spec.id, exc)

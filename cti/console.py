@@ -575,7 +575,7 @@ class ConsoleBridge:
         if body.disposition is not None and codes and body.disposition not in codes:
             raise CenterError(f"unknown disposition {body.disposition!r}")
         campaign = self._campaign_of(tid, call_id)
-        allowed = runner.campaign_codes.get(campaign or "")
+        allowed = runner.campaigns.codes.get(campaign or "")
         if body.disposition is not None and allowed and body.disposition not in allowed:
             raise CenterError(f"{body.disposition!r} is not a disposition of campaign {campaign!r}")
         resolved = body.resolved
@@ -601,7 +601,7 @@ class ConsoleBridge:
         campaign = self._campaign_of(tenant, call_id)
         if campaign is None:
             return {}
-        codes = self.runners[tenant].campaign_codes.get(campaign, ())
+        codes = self.runners[tenant].campaigns.codes.get(campaign, ())
         return {"campaign": campaign, "dispositions": list(codes)}
 
     def _supervise(

@@ -104,7 +104,7 @@ class CampaignDesk:
         self, tenant: TenantConfig, runner: AcdRunner, agent: str, action: str
     ) -> dict[str, Any]:
         tid = tenant.tenant.id
-        preview = runner.previews.get(agent)
+        preview = runner.campaigns.previews.get(agent)
         if preview is None:
             raise CenterError("you have no campaign contact to dial or skip")
         meta = preview.campaign
@@ -113,7 +113,7 @@ class CampaignDesk:
             view = await store.get_contact(engine, tid, meta.contact_id)
             if action == "campaign.skip":
                 await store.save_contacts(engine, tid, [skip(view.contact)], {})
-                runner.end_preview(agent)
+                runner.campaigns.end_preview(agent)
                 return {"contact_id": meta.contact_id, "skipped": True}
             if action != "campaign.dial":
                 raise CenterError(f"{action} is not available in this version")
@@ -129,7 +129,7 @@ class CampaignDesk:
         )
         await store.save_contacts(engine, tid, [started], {started.id: call_id})
         try:
-            await runner.dial_preview(agent, call_id)
+            await runner.campaigns.dial_preview(agent, call_id)
         except RoutingError:
             await store.save_contacts(engine, tid, [abandon_attempt(started)], {})
             raise

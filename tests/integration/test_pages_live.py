@@ -483,7 +483,7 @@ async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
     await expect(page.locator("#preview-panel")).to_be_hidden()
     await expect(page.locator("#agent-state")).to_have_text("Ready")
     await until(
-        lambda: not center.acd.previews and center.acd.agent_states["alice"] == "ready",
+        lambda: not center.acd.campaigns.previews and center.acd.agent_states["alice"] == "ready",
         timeout=10,
     )
     await center.service.journal.flush()

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.runner import AcdRunner, CallbackLeg, Campaigned
+from acd.campaign_calls import Campaigned
+from acd.runner import AcdRunner, CallbackLeg
 from acd.state import CallState
 from cti.campaign_dialer import dial_due
 from cti.config import PlatformConfig
@@ -71,9 +72,9 @@ async def test_calls_follow_the_customers_hours_the_list_and_the_ready_agents(
     waiting = CallbackLeg(
         "w", "cmp-w", "+33600000009", "sales", None, 0.0, "campaign", campaign=meta
     )
-    runner.take_campaign_call(waiting)  # nobody is ready: it waits
-    assert runner.waiting_campaign_calls("sales") == 1
+    runner.campaigns.take(waiting)  # nobody is ready: it waits
+    assert runner.campaigns.waiting("sales") == 1
     await turn(TUESDAY_1AM + 180)
-    assert runner.waiting_campaign_calls("sales") == 0
+    assert runner.campaigns.waiting("sales") == 0
     assert runner.router.call_state("cmp-w") is CallState.FINISHED
     assert runner.stats.outcomes["cmp-w"] == "callback_cancelled"

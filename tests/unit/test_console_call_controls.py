@@ -260,7 +260,7 @@ async def test_a_campaign_call_is_wrapped_up_with_the_campaigns_own_codes(
 ) -> None:
     console, _ami = bridge
     runner = console.runners["acme"]
-    runner.campaign_codes["spring"] = ("sale",)
+    runner.campaigns.codes["spring"] = ("sale",)
     data = {"ani": "+33140000000", "dnis": "+33612345305", "direction": "outbound"}
     console.journal.event(
         "acme", "call.arrived", call_id="cmp-1", data={**data, "campaign": "spring"}
