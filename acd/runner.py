@@ -38,12 +38,7 @@ Call controls (the console's, all through AMI, none needs the phone's help):
   the caller goes on below its loop and reports the end of the talk as
   `cti-connect` does, so the router never sees the hold as the end of the talk.
   Journaled as `call.held` / `call.unheld` (`hold`).
-- `transfer` (blind): `call.transferred`, then the talk ends (wrap-up); to a
-  queue the caller goes back to `cti-wait` under a new call id (`segments`: a
-  new visit with its own row), to a number out through `cti-route-out,number`.
-- `consult` / `complete_transfer` / `cancel_transfer` (attended): the caller on
-  hold, the agent's leg dials the number (`cti-consult`); completing bridges the
-  caller with that party and hangs up the agent's leg.
+- transfers, blind and attended: `acd.transfers` (`AcdRunner.transfers`).
 - `dial` (click-to-call): the agent's device is originated into
   `cti-callback,<number>`; the agent is not ready (`outbound call`) meanwhile and
   ready again afterwards if they were; journaled as an outbound call.
@@ -57,7 +52,6 @@ Campaign calls (progressive and preview) ride the same mechanics; their part liv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -110,6 +104,7 @@ from acd.events import (
 from acd.router import Router
 from acd.specs import SkillNeed, TargetKind
 from acd.state import AgentState, CallState
+from acd.transfers import Consultation, Transfers
 from cti.ami import AmiLink
 from cti.ami_events import (
     AmiEvent,
@@ -124,7 +119,7 @@ from cti.ami_events import (
     UserEvent,
 )
 from cti.asterisk_conf import agent_device, native_queue_name
-from cti.config import Agent, TenantConfig
+from cti.config import TenantConfig
 from cti.errors import AsteriskError
 from cti.routing import router_specs
 from cti.settings import Settings
@@ -138,7 +133,6 @@ SETTLED_MEMORY = 10_000  # settled callbacks remembered until the store has caug
 BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
 OUTBOUND_REASON = "outbound call"
-CONSULT_REASON = "consultation"  # an agent consulted for an attended transfer
 
 
 def parse_skills(text: str) -> tuple[SkillNeed, ...]:
@@ -176,22 +170,6 @@ class Leg:
     consult: Consultation | None = None  # attended transfer: who the agent consults
     customer_id: str | None = None
     tier: int = 0
-
-
-@dataclass
-class Consultation:
-    """The party an agent consults before an attended transfer: a number, or an agent
-    (asked for by name or found free in a queue), reserved meanwhile when they were ready."""
-
-    kind: str  # number | agent | queue
-    destination: str  # as asked for
-    agent_id: str | None = None  # the agent consulted
-    queue: str = ""  # the queue the transferred call is theirs through
-    reserved: bool = False  # set not ready ("consultation") for it: ready again after
-    channel: str = ""  # the consulted party's channel once dialed
-    uniqueid: str = ""
-    completing: bool = False  # being bridged with the caller: its dial's end is no end
-    ended: bool = False  # over without a transfer (the consulted agent released)
 
 
 @dataclass
@@ -300,6 +278,7 @@ class AcdRunner:
         # store may not say so yet, it is written behind
         self.settled_callbacks: dict[str, None] = {}
         self.campaigns = CampaignCalls(self)  # campaign calls and previews
+        self.transfers = Transfers(self)  # blind and attended transfers
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
         self.segments: dict[str, str] = {}  # caller channel -> its call id after a transfer
         self.for_agent: dict[str, str] = {}  # transferred call id -> the agent it is for
@@ -353,7 +332,7 @@ class AcdRunner:
         self.feed(AgentLoggedIn(agent_id), strict=True)
 
     def ready(self, agent_id: str) -> None:
-        self._not_consulted(agent_id, "go ready")
+        self.transfers.not_consulted(agent_id, "go ready")
         self.feed(AgentReady(agent_id), strict=True)
 
     def not_ready(self, agent_id: str, reason: str) -> None:
@@ -362,21 +341,12 @@ class AcdRunner:
         self.feed(AgentNotReady(agent_id, reason), strict=True)
 
     def logout(self, agent_id: str) -> None:
-        self._not_consulted(agent_id, "log out")
+        self.transfers.not_consulted(agent_id, "log out")
         self.feed(AgentLoggedOut(agent_id), strict=True)
 
-    def consulted(self, agent_id: str) -> bool:
-        """Whether a colleague is consulting `agent_id` about a call right now."""
-        return any(
-            g.consult is not None and g.consult.agent_id == agent_id and not g.consult.ended
-            for g in self.legs.values()
-        )
-
-    def _not_consulted(self, agent_id: str, what: str) -> None:
-        if self.consulted(agent_id):
-            raise RoutingError(
-                f"agent {agent_id!r} is being consulted about a call: cannot {what} now"
-            )
+    def hang_up_later(self, channel: str) -> None:
+        """Hang `channel` up after the commands already queued (in event order)."""
+        self._commands.put_nowait(_HangupChannel(channel))
 
     def wrapup_done(self, agent_id: str) -> None:
         self.feed(WrapUpDone(agent_id), strict=True)
@@ -587,256 +557,6 @@ class AcdRunner:
         self.hold(leg.call_id, held)
         return leg.call_id
 
-    async def transfer(
-        self, agent_id: str, kind: str, destination: str, segment_id: str, *, mode: str = "blind"
-    ) -> str:
-        """Blind transfer: the agent's talk ends here (wrap-up follows); the caller goes to
-        a queue (a new visit, `segment_id`, with the call's data) or out to a number."""
-        leg = self.talking_leg(agent_id, caller=True)
-        data = {"kind": kind, "destination": destination, "mode": mode}
-        if kind == "agent":  # through a queue the target serves, waiting for them first
-            target = next((a for a in self.tenant.agents if a.id == destination), None)
-            if target is None or target.id == agent_id:
-                raise RoutingError(f"cannot transfer to agent {destination!r}")
-            destination = self._queue_for(target, prefer=leg.queue)
-            self.for_agent[segment_id] = target.id
-            kind = "queue"
-        elif kind == "queue" and destination not in self.queue_ids.values():
-            raise RoutingError(f"no queue {destination!r} in {self.tenant_id!r}")
-        elif kind not in ("queue", "number"):
-            raise RoutingError(f"cannot transfer to a {kind!r}")
-        del self.legs[leg.call_id]
-        if kind == "queue":
-            self.segments[leg.uniqueid or leg.call_id] = segment_id
-            data["to_call"] = segment_id
-        self._journal_transfer(leg.call_id, agent_id, data)
-        self.feed(CallEnded(leg.call_id))
-        channel = leg.channel
-        try:
-            await self.ami.action("Setvar", Channel=channel, Variable="CTI_HOLD", Value="")
-            if kind == "queue":
-                native = native_queue_name(self.tenant, destination)
-                await self.ami.action(
-                    "Setvar", Channel=channel, Variable="CTI_WAIT_START", Value=""
-                )
-                await self.ami.action(
-                    "Setvar", Channel=channel, Variable="CTI_SEGMENT", Value=segment_id
-                )
-                await self.ami.action(
-                    "Redirect", Channel=channel, Context="cti-wait", Exten=native, Priority=1
-                )
-            else:
-                await self._leave(channel, TargetKind.NUMBER, destination)
-        except AsteriskError as exc:
-            raise RoutingError(f"the caller could not be transferred: {exc}") from None
-        finally:
-            if leg.held and leg.agent_channel:
-                self._commands.put_nowait(_HangupChannel(leg.agent_channel))
-        return leg.call_id
-
-    def _queue_for(self, target: Agent, prefer: str) -> str:
-        """A queue `target` serves and has the skills for (the call's own first)."""
-        specs = {q.id: q for q in self.tenant.queues}
-        for queue in sorted(target.queues, key=lambda q: q != prefer):
-            needs = specs[queue].skills
-            if all(target.skills.get(skill, 0) >= level for skill, level in needs.items()):
-                return queue
-        raise RoutingError(f"agent {target.id!r} has the skills of none of their queues")
-
-    def _journal_transfer(self, call_id: str, agent_id: str, data: dict[str, str]) -> None:
-        if self.record is not None:
-            event = DomainEvent(
-                self.tenant_id, self.clock(), ev.CALL_TRANSFERRED, call_id, agent_id, data=data
-            )
-            self.record(event)
-
-    async def consult(self, agent_id: str, kind: str, destination: str) -> str:
-        """Attended transfer, first step: the caller on hold, the agent's leg dials the
-        party consulted (`cti-consult`): a number, an agent, or the agent a queue would
-        offer its next call to now. A consulted agent who was ready is reserved (not
-        ready, `consultation`) so that no call is offered to them meanwhile. The agent
-        talks to them, then completes or cancels."""
-        leg = self.talking_leg(agent_id, caller=True)
-        if leg.consult is not None:
-            shown = leg.consult.destination
-            raise RoutingError(f"call {leg.call_id!r}: already consulting {shown}")
-        if not leg.agent_channel:
-            raise RoutingError(f"call {leg.call_id!r}: the agent's leg is not known")
-        consultation = Consultation(kind, destination)
-        if kind in ("agent", "queue"):
-            target, consultation.queue = self._consulted_agent(agent_id, kind, destination, leg)
-            consultation.agent_id = target
-            dial = agent_device(self.settings, self.extensions[target])
-        elif kind == "number":
-            dial = destination
-        else:
-            raise RoutingError(f"cannot consult a {kind!r}")
-        if consultation.agent_id is not None:
-            if self.router.agent_state(consultation.agent_id) == AgentState.READY:
-                self.reasons[consultation.agent_id] = CONSULT_REASON
-                self.feed(AgentNotReady(consultation.agent_id, CONSULT_REASON), strict=True)
-                consultation.reserved = True
-            self._journal_consult(leg, agent_id, consultation, ev.CALL_CONSULTED)
-        leg.consult = consultation
-        exten = "number" if kind == "number" else "agent"
-        try:
-            await self.ami.action(
-                "Setvar", Channel=leg.agent_channel, Variable="CTI_DESTINATION", Value=dial
-            )
-            if leg.held:
-                await self.ami.action(
-                    "Redirect",
-                    Channel=leg.agent_channel,
-                    Context="cti-consult",
-                    Exten=exten,
-                    Priority=1,
-                )
-            else:
-                await self.set_hold(agent_id, True, consult=exten)
-        except (AsteriskError, RoutingError):
-            leg.consult = None
-            self._release_consulted(consultation, leg)
-            raise
-        return leg.call_id
-
-    def _consulted_agent(
-        self, agent_id: str, kind: str, destination: str, leg: Leg
-    ) -> tuple[str, str]:
-        """The agent to consult and the queue the call will be theirs through."""
-        if kind == "queue":
-            if destination not in self.queue_ids.values():
-                raise RoutingError(f"no queue {destination!r} in {self.tenant_id!r}")
-            target = self.router.free_agent(destination)
-            if target is None:
-                raise RoutingError(
-                    f"no agent of queue {destination!r} is free to consult:"
-                    " a blind transfer puts the caller in line"
-                )
-            return target, destination
-        spec = next((a for a in self.tenant.agents if a.id == destination), None)
-        if spec is None or spec.id == agent_id:
-            raise RoutingError(f"cannot consult agent {destination!r}")
-        state = self.router.agent_state(spec.id)
-        busy = (
-            self.outbound_call(spec.id) is not None
-            or spec.id in self.busy_elsewhere
-            or self.consulted(spec.id)
-        )
-        if state not in (AgentState.READY, AgentState.NOT_READY) or busy:
-            shown = "on the phone" if busy else str(state).replace("_", " ")
-            raise RoutingError(f"agent {spec.id!r} cannot be consulted now ({shown})")
-        return spec.id, self._queue_for(spec, prefer=leg.queue)
-
-    def _release_consulted(self, consultation: Consultation, leg: Leg | None = None) -> None:
-        """The consultation is over without a transfer: an agent reserved for it is ready
-        again (unless they changed their state meanwhile)."""
-        target = consultation.agent_id
-        if target is None or consultation.ended:
-            return
-        consultation.ended = True
-        if leg is not None:
-            self._journal_consult(leg, leg.agent_id or "", consultation, ev.CALL_CONSULT_ENDED)
-        if (
-            consultation.reserved
-            and self.router.agent_state(target) == AgentState.NOT_READY
-            and self.reasons.get(target) == CONSULT_REASON
-        ):
-            consultation.reserved = False
-            self.feed(AgentReady(target))
-
-    def _journal_consult(
-        self, leg: Leg, agent_id: str, consultation: Consultation, kind: str
-    ) -> None:
-        if self.record is not None:
-            data = {"to_agent": consultation.agent_id, "kind": consultation.kind}
-            self.record(
-                DomainEvent(self.tenant_id, self.clock(), kind, leg.call_id, agent_id, data=data)
-            )
-
-    async def complete_transfer(self, agent_id: str, segment_id: str) -> str | None:
-        """Attended transfer, done: the caller joins the consulted party, the agent's talk
-        ends (wrap-up follows). A consulted agent takes the call as a new segment
-        (`segment_id`, returned; None for a number) talking at once, through their queue."""
-        leg = self.talking_leg(agent_id)
-        consultation = leg.consult
-        if consultation is None or not consultation.channel:
-            raise RoutingError(f"call {leg.call_id!r}: no answered consultation to complete")
-        target = consultation.agent_id
-        if target is not None:
-            state = self.router.agent_state(target)
-            if state not in (AgentState.READY, AgentState.NOT_READY):
-                raise RoutingError(f"agent {target!r} can no longer take the call ({state})")
-        consultation.completing = True
-        try:
-            await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="")
-            if target is not None:  # the survey after the new talk is about it
-                await self._set_segment(leg.channel, segment_id, consultation.queue, target)
-            await self.ami.action("Bridge", Channel1=leg.channel, Channel2=consultation.channel)
-        except AsteriskError as exc:
-            consultation.completing = False
-            with contextlib.suppress(AsteriskError):  # the caller stays on hold
-                await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_HOLD", Value="1")
-            raise RoutingError(f"the caller could not be transferred: {exc}") from None
-        self.legs.pop(leg.call_id, None)
-        data = {"kind": consultation.kind, "destination": consultation.destination}
-        data["mode"] = "attended"
-        if target is not None:
-            data["to_agent"], data["to_call"] = target, segment_id
-        self._journal_transfer(leg.call_id, agent_id, data)
-        self.feed(CallEnded(leg.call_id))  # ends the hold too
-        self._commands.put_nowait(_HangupChannel(leg.agent_channel))
-        if target is not None:
-            uniqueid = leg.uniqueid or leg.call_id
-            self.segments[uniqueid] = segment_id
-            self.legs[segment_id] = Leg(
-                segment_id,
-                leg.channel,
-                consultation.queue,
-                state=TALKING,
-                agent_id=target,
-                caller_number=leg.caller_number,
-                uniqueid=uniqueid,
-                agent_channel=consultation.channel,
-                agent_uniqueid=consultation.uniqueid,
-                customer_id=leg.customer_id,
-                tier=leg.tier,
-            )
-            connected = CallConnected(
-                segment_id, consultation.queue, target, leg.customer_id, leg.tier
-            )
-            self.feed(connected, strict=True)
-            return segment_id
-        # no survey about the first agent when the caller's new talk ends
-        with contextlib.suppress(AsteriskError):
-            await self.ami.action("Setvar", Channel=leg.channel, Variable="CTI_SURVEY", Value="")
-        return None
-
-    async def _set_segment(self, channel: str, segment_id: str, queue: str, agent: str) -> None:
-        """The caller's channel now carries `segment_id` (talking to `agent` through
-        `queue`): the survey that may follow asks that queue's questions about them."""
-        spec = next(q for q in self.tenant.queues if q.id == queue)
-        for variable, value in (
-            ("CTI_SEGMENT", segment_id),
-            ("CTI_QUEUE", native_queue_name(self.tenant, queue)),
-            ("CTI_AGENT", agent),
-            ("CTI_SURVEY", "1" if spec.survey is not None else ""),
-        ):
-            await self.ami.action("Setvar", Channel=channel, Variable=variable, Value=value)
-
-    async def cancel_transfer(self, agent_id: str) -> str:
-        """Attended transfer, abandoned: the consulted party is hung up, the agent is back
-        with the caller."""
-        leg = self.talking_leg(agent_id)
-        consultation = leg.consult
-        if consultation is None:
-            raise RoutingError(f"call {leg.call_id!r}: no consultation to cancel")
-        if consultation.channel:
-            await self.ami.action("Hangup", Channel=consultation.channel)
-        leg.consult = None
-        self._release_consulted(consultation, leg)
-        await self.set_hold(agent_id, False)
-        return leg.call_id
-
     async def dial(
         self, agent_id: str, number: str, call_id: str, campaign: Campaigned | None = None
     ) -> None:
@@ -847,7 +567,7 @@ class AcdRunner:
         state = self.router.agent_state(agent_id)
         if state not in (AgentState.READY, AgentState.NOT_READY):
             raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
-        self._not_consulted(agent_id, "dial out")
+        self.transfers.not_consulted(agent_id, "dial out")
         if self.outbound_call(agent_id) is not None:
             raise RoutingError(f"agent {agent_id!r} is already on an outbound call")
         restore = state == AgentState.READY or (
@@ -1145,7 +865,7 @@ class AcdRunner:
                 if consultation is not None and leg.agent_uniqueid == event.uniqueid:
                     if not consultation.completing:
                         consultation.channel = consultation.uniqueid = ""
-                        self._release_consulted(consultation, leg)
+                        self.transfers.release(consultation, leg)
         elif event.name == "CtiOfferResult" and self._call_of(event.uniqueid) in self.legs:
             self._on_offer_result(self.legs[self._call_of(event.uniqueid)], fields)
         elif event.name == "CtiCallbackAnswered" and event.uniqueid in self.callback_legs:
@@ -1202,7 +922,7 @@ class AcdRunner:
         if status == "ANSWER":  # the agent hung up (a survey may follow): the ACD is done
             self.legs.pop(leg.call_id, None)
             if leg.consult is not None:
-                self._release_consulted(leg.consult, leg)
+                self.transfers.release(leg.consult, leg)
             self.feed(CallEnded(leg.call_id))
             return
         if leg.state == RINGING and leg.agent_id is not None:
@@ -1250,7 +970,7 @@ class AcdRunner:
         if leg.held and leg.agent_channel:
             self._commands.put_nowait(_HangupChannel(leg.agent_channel))
         if leg.consult is not None:
-            self._release_consulted(leg.consult, leg)
+            self.transfers.release(leg.consult, leg)
         if leg.state == TALKING:
             self.feed(CallEnded(leg.call_id))
         else:

@@ -416,11 +416,13 @@ class ConsoleBridge:
         elif action in ("call.hold", "call.unhold"):
             await runner.set_hold(agent, action == "call.hold")
         elif action == "call.transfer_complete":
-            to_call = await runner.complete_transfer(agent, _next_segment(call["call_id"]))
+            to_call = await runner.transfers.complete_transfer(
+                agent, _next_segment(call["call_id"])
+            )
             call.pop("consulting", None)
             return {"call_id": call["call_id"], "to_call": to_call}
         elif action == "call.transfer_cancel":
-            await runner.cancel_transfer(agent)
+            await runner.transfers.cancel_transfer(agent)
             call.pop("consulting", None)
             self.hub.to_agent(tid, agent, message("call.update", **call))
         elif action == "call.transfer":
@@ -435,14 +437,16 @@ class ConsoleBridge:
             if body.to_kind == "number":
                 self._check_number(destination)
             if body.mode == "attended":
-                await runner.consult(agent, body.to_kind, destination)
+                await runner.transfers.consult(agent, body.to_kind, destination)
                 consultation = runner.talking_leg(agent).consult
                 found = consultation.agent_id if consultation is not None else None
                 call["consulting"] = found or destination  # until completed or cancelled
                 self.hub.to_agent(tid, agent, message("call.update", **call))
                 return {"call_id": call["call_id"], "consulting": call["consulting"]}
             segment = _next_segment(call["call_id"])
-            await runner.transfer(agent, body.to_kind, destination, segment, mode=body.mode)
+            await runner.transfers.transfer(
+                agent, body.to_kind, destination, segment, mode=body.mode
+            )
             return {
                 "call_id": call["call_id"],
                 "to_call": segment if body.to_kind in ("queue", "agent") else None,

@@ -450,7 +450,7 @@ async def test_after_an_attended_transfer_the_survey_is_about_the_agent_who_took
     )
     uniqueid, _session = await line.session(ani)
     await until(lambda: line.acd.legs[uniqueid].state == "talking", timeout=15, what="alice")
-    await line.acd.consult("alice", "agent", "carol")
+    await line.acd.transfers.consult("alice", "agent", "carol")
 
     def consulted() -> bool:
         leg = line.acd.legs[uniqueid]
@@ -458,7 +458,7 @@ async def test_after_an_attended_transfer_the_survey_is_about_the_agent_who_took
 
     await until(consulted, timeout=10, what="carol answered the consultation")
     segment = f"{uniqueid}-t1"
-    assert await line.acd.complete_transfer("alice", segment) == segment
+    assert await line.acd.transfers.complete_transfer("alice", segment) == segment
     await until(lambda: line.acd.stats.outcomes.get(segment) == Outcome.ANSWERED, timeout=15)
     await until(lambda: bool(line.service.survey_results), timeout=20, what="survey answered")
     assert line.service.survey_results == [("acme", segment, "carol", [3, 4])]

@@ -214,10 +214,10 @@ async def test_a_consulted_agent_who_does_not_answer_is_free_again(
     alice = _who("acme", "alice", agent="alice")
     runner.legs["c1"].agent_uniqueid = "alice-leg"
     await console.act(alice, "call.transfer", Transfer(to_kind="agent", to="bob", mode="attended"))
-    assert runner.consulted("bob") and runner.agent_states["bob"] == "not_ready"
+    assert runner.transfers.consulted("bob") and runner.agent_states["bob"] == "not_ready"
     # bob's phone rang out: the agent's leg is back on hold (cti-consult reports it)
     runner.on_ami_event(UserEvent(0.0, "CtiConsultEnded", "alice-leg", "alice-leg"))
-    assert not runner.consulted("bob") and runner.agent_states["bob"] == "ready"
+    assert not runner.transfers.consulted("bob") and runner.agent_states["bob"] == "ready"
     with pytest.raises(CenterError, match="no answered consultation"):
         await console.act(alice, "call.transfer_complete", CallRef())
     await console.act(alice, "call.transfer_cancel", CallRef())  # back to the caller
