@@ -85,7 +85,9 @@ def test_broken_config_stops_start_up_with_file_and_line(tmp_path: Path) -> None
     assert f"acme.yaml:{line}: agents.2.extension: String should match pattern" in done.stderr
 
 
-def test_serve_with_a_wrong_secret_exits_with_a_clear_error(asterisk: AsteriskStack) -> None:
+def test_serve_with_a_wrong_secret_exits_with_a_clear_error(
+    asterisk: AsteriskStack, tmp_path: Path
+) -> None:
     s = asterisk.settings
     done = subprocess.run(
         [*CTI, "serve"],
@@ -94,10 +96,15 @@ def test_serve_with_a_wrong_secret_exits_with_a_clear_error(asterisk: AsteriskSt
         text=True,
         timeout=30,
         env=env(
-            ami_port=s.ami_port, ami_secret="wrong", agi_port=free_port(), http_port=free_port()
+            ami_port=s.ami_port,
+            ami_secret="wrong",
+            agi_port=free_port(),
+            http_port=free_port(),
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db",
+            mqtt_client_id=f"cti-test-{tmp_path.name}",
         ),
     )
-    assert done.returncode == 3
+    assert done.returncode == 3, done.stdout + done.stderr
     assert "AMI login refused for user 'cti'" in done.stderr
 
 
@@ -115,6 +122,7 @@ def test_serve_answers_health_and_stops_on_sigterm(asterisk: AsteriskStack, tmp_
             agi_port=free_port(),
             http_port=http_port,
             database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db",
+            mqtt_client_id=f"cti-test-{tmp_path.name}",
         ),
     )
     try:
