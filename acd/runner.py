@@ -730,6 +730,7 @@ class AcdRunner:
                 tier=event.tier,
                 customer_id=event.customer_id,
                 caller_number=number,
+                segment_of=ev.segment_of(event.call_id),
             )
         if isinstance(event, CallConnected):  # queued, offered and answered at once
             say(ev.CALL_OFFERED, event.call_id, event.agent_id, event.queue)

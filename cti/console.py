@@ -417,7 +417,7 @@ class ConsoleBridge:
             await runner.set_hold(agent, action == "call.hold")
         elif action == "call.transfer_complete":
             to_call = await runner.transfers.complete_transfer(
-                agent, _next_segment(call["call_id"])
+                agent, ev.next_segment(call["call_id"])
             )
             call.pop("consulting", None)
             return {"call_id": call["call_id"], "to_call": to_call}
@@ -443,7 +443,7 @@ class ConsoleBridge:
                 call["consulting"] = found or destination  # until completed or cancelled
                 self.hub.to_agent(tid, agent, message("call.update", **call))
                 return {"call_id": call["call_id"], "consulting": call["consulting"]}
-            segment = _next_segment(call["call_id"])
+            segment = ev.next_segment(call["call_id"])
             await runner.transfers.transfer(
                 agent, body.to_kind, destination, segment, mode=body.mode
             )
@@ -636,9 +636,3 @@ class ConsoleBridge:
         if reason not in tenant.not_ready_reasons:
             known = ", ".join(tenant.not_ready_reasons)
             raise CenterError(f"unknown reason {reason!r} (one of: {known})")
-
-
-def _next_segment(call_id: str) -> str:
-    """The id of the caller's next segment after a transfer: `<call>-t<n+1>`."""
-    base, _, n = call_id.partition("-t")
-    return f"{base}-t{int(n or 0) + 1}"

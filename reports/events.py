@@ -10,7 +10,8 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `call.arrived`      data: ani, dnis, direction ("inbound" | "outbound")
 - `ivr.finished`      data: path (list of node ids), customer_id, tier, language,
                       variables (what was keyed in), timeline (list of steps), result
-- `call.queued`       queue; data: tier, customer_id, caller_number, callback (bool)
+- `call.queued`       queue; data: tier, customer_id, caller_number, callback (bool),
+                      segment_of (the call it continues after a transfer, if so)
 - `call.overflowed`   data: to_queue
 - `call.offered`      agent_id, queue (the queue the agent takes it through); data: offer_id
 - `call.offer_missed` agent_id; data: offer_id (ring no answer, busy, withdrawn)
@@ -131,3 +132,16 @@ class DomainEvent:
             raise ValueError(f"{self.kind} needs a call_id")
         if self.kind == AGENT_STATE and not self.agent_id:
             raise ValueError("agent.state needs an agent_id")
+
+
+def next_segment(call_id: str) -> str:
+    """The id of the caller's next segment after a transfer: `<call>-t<n+1>`."""
+    base, _, n = call_id.partition("-t")
+    return f"{base}-t{int(n or 0) + 1}"
+
+
+def segment_of(call_id: str) -> str | None:
+    """The call a transfer segment (`<call>-t<n>`) continues; None for a call of its own.
+    A segment is the same contact as that call: FCR does not count it as a repeat."""
+    base, sep, n = call_id.rpartition("-t")
+    return base if sep and base and n.isdigit() else None

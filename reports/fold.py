@@ -51,6 +51,7 @@ class CallRow:
     call_id: str
     direction: str = "inbound"
     campaign: str | None = None  # the campaign that placed it (outbound)
+    segment_of: str | None = None  # the call it continues after a transfer (same contact)
     caller_number: str | None = None
     dnis: str | None = None
     customer_id: str | None = None
@@ -122,6 +123,7 @@ class CallRow:
             transferred=self.transfers > 0,
             resolved=self.resolved,
             direction=self.direction,
+            segment_of=self.segment_of,
         )
 
     def columns(self) -> dict[str, Any]:
@@ -244,6 +246,7 @@ class Folder:
             if row.queued_at is None:
                 row.queued_at = at
             row.queue = row.queue or event.queue
+            row.segment_of = data.get("segment_of") or row.segment_of
             row.customer_id = data.get("customer_id") or row.customer_id
             row.tier = data.get("tier", row.tier)
             number = normalise_number(data.get("caller_number"))

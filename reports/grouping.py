@@ -1,8 +1,11 @@
 """KPI summaries per group: per queue, per agent, per interval bucket, per day or month.
 
 The KPI definitions are those of `reports.kpis`; this module only decides which calls and
-which agent time fall in which group. FCR clusters are formed over all the calls given and
-counted in the group of their first call.
+which agent time fall in which group. FCR: a queue's or an agent's repeat contacts are
+those of its own calls (clusters are formed within each queue or agent, as for a report
+on one queue or agent and in the live figures); for time groups (interval, day, month)
+clusters are formed over all the calls given and counted in the group of their first
+call, so a repeat in the next group still counts against it.
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ def _grouped(
     call_key: Callable[[CallRecord], Any],
     interval_key: Callable[[AgentInterval], Any],
     options: dict[str, float],
+    *,
+    own: bool = False,
 ) -> dict[Any, dict[str, Any]]:
-    """Summaries per group. FCR clusters are formed over all calls and counted in the
-    group of their first call, so a repeat in the next group still counts against it."""
+    """Summaries per group. FCR clusters are formed within each group when `own` (queues,
+    agents), else over all calls and counted in the group of their first call."""
     if unknown := set(options) - set(_DEFAULTS):
         raise TypeError(f"unknown KPI options {sorted(unknown)}: use {sorted(_DEFAULTS)}")
     options = {**_DEFAULTS, **options}
-    clusters = fcr_clusters(calls, options["fcr_window_days"])
+    window = options["fcr_window_days"]
     call_groups: dict[Any, list[CallRecord]] = defaultdict(list)
     interval_groups: dict[Any, list[AgentInterval]] = defaultdict(list)
     for call in calls:
@@ -40,12 +45,22 @@ def _grouped(
         interval_groups[interval_key(interval)].append(interval)
     sl, short = options["sl_threshold"], options["short_abandon"]
     keys = sorted((set(call_groups) | set(interval_groups)) - {None})  # one type per grouping
-    return {k: _summary(call_groups[k], interval_groups[k], clusters, sl, short) for k in keys}
+    everyone = [] if own else fcr_clusters(calls, window)
+    return {
+        k: _summary(
+            call_groups[k],
+            interval_groups[k],
+            fcr_clusters(call_groups[k], window) if own else everyone,
+            sl,
+            short,
+        )
+        for k in keys
+    }
 
 
 def summarise_by_queue(calls: Iterable[CallRecord], **options: float) -> dict[str, dict[str, Any]]:
     """One summary per queue. Agent time belongs to no single queue, so occupancy is None."""
-    return _grouped(list(calls), [], lambda c: c.queue, lambda i: None, options)
+    return _grouped(list(calls), [], lambda c: c.queue, lambda i: None, options, own=True)
 
 
 def summarise_by_agent(
@@ -55,7 +70,9 @@ def summarise_by_agent(
 
     Calls no agent answered (abandons, timeouts) belong to no agent and are left out.
     """
-    return _grouped(list(calls), list(intervals), lambda c: c.agent, lambda i: i.agent, options)
+    return _grouped(
+        list(calls), list(intervals), lambda c: c.agent, lambda i: i.agent, options, own=True
+    )
 
 
 def bucket_start(moment: float, minutes: int, utc_offset_minutes: int = 0) -> float:

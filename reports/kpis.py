@@ -61,6 +61,7 @@ class CallRecord:
     transferred: bool = False
     resolved: bool | None = None  # the agent's "resolved on this call" mark at wrap-up
     direction: str = "inbound"  # or "outbound": a call we placed (callback, campaign)
+    segment_of: str | None = None  # after a transfer: the call it continues (same contact)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcome", Outcome(self.outcome))  # "answered" is accepted
@@ -184,8 +185,9 @@ def aht_seconds(calls: Iterable[CallRecord]) -> float | None:
 
 def fcr_caller(c: CallRecord) -> str | None:
     """Whose repeat contacts an answered call counts among: its customer, else its number;
-    None for an anonymous caller and for a call we placed (FCR counts inbound contacts)."""
-    if c.direction != "inbound":
+    None for an anonymous caller, for a call we placed (FCR counts inbound contacts) and
+    for a transfer's next segment (the same contact as the call it continues)."""
+    if c.direction != "inbound" or c.segment_of is not None:
         return None
     if c.customer_id:
         return "customer:" + c.customer_id

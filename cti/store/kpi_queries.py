@@ -18,7 +18,9 @@ Which rows count (as `reports.fold.CallRow.record` reads a row):
   occupancy is None (as in `summarise_by_queue`).
 - FCR clusters (see `reports.kpis.fcr_clusters`) are formed over the selected answered
   calls with LAG/LEAD over the caller (customer id, else caller number; neither: left
-  out) and counted in the group of their first call.
+  out; nor a transfer's next segment, the same contact), within each queue or agent when
+  grouped by them (as `reports.grouping`), else over all of them and counted in the group
+  of their first call.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ async def kpi_report(
                 k: _fcr_counts(stats.get(k), edges.get(k)) for k in set(stats) | set(edges)
             }
         else:
-            chained = use_hours and _chained(selection, fcr_window_days)
+            chained = use_hours and _chained(selection, grouping, fcr_window_days)
             stats = await _named(
                 conn, _call_stats(selection, grouping, sl_threshold, short_abandon, chained)
             )
@@ -166,7 +168,7 @@ def _hours_answer(
         and (grouping.by != "interval" or grouping.size == HOUR)
         and sl_threshold in SL_BANDS
         and short_abandon in SHORT_ABANDON_BANDS
-        and _chained(selection, fcr_window_days)
+        and _chained(selection, grouping, fcr_window_days)
         and not (grouping.by == "queue" and selection.agent is not None)
         and not (grouping.by == "agent" and selection.queue is not None)
     )
@@ -298,21 +300,22 @@ class _Grouping:
         return str(key)
 
 
-def _chained(selection: _Selection, fcr_window_days: float) -> bool:
+def _chained(selection: _Selection, grouping: _Grouping, fcr_window_days: float) -> bool:
     """Whether the calls' stored FCR chains serve this report: its window, and one chain
-    the selection follows (not both a queue's and an agent's)."""
-    return fcr_window_days == FCR_WINDOW_DAYS and (
-        selection.queue is None or selection.agent is None
-    )
+    it follows (not both a queue's and an agent's, see `_chain`)."""
+    by_queue = selection.queue is not None or grouping.by == "queue"
+    by_agent = selection.agent is not None or grouping.by == "agent"
+    return fcr_window_days == FCR_WINDOW_DAYS and not (by_queue and by_agent)
 
 
-def _range_flags(selection: _Selection) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _range_flags(
+    selection: _Selection, chain: str
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """(begins a cluster, is a cluster of one) of a call within the selection's range, by
     the stored chain it follows: its previous call is none or before the range, and its
     next one too is none or after the range. An hour counts the same flags with no range
     (`cti.store.rollup.chain_flags`); the two differ only within a window of the edges."""
     c = _calls.c
-    chain = _chain(selection)
     prev, nxt = c[f"fcr_prev{chain}_at"], c[f"fcr_next{chain}_at"]
     first = and_(c.fcr_key.is_not(None), or_(prev.is_(None), prev < selection.start))
     return first, and_(first, or_(nxt.is_(None), nxt >= selection.end))
@@ -334,7 +337,7 @@ def _call_stats(
         short_abandons={"short_abandoned": short_abandon},
     )
     if chained:
-        first, alone = _range_flags(selection)
+        first, alone = _range_flags(selection, _chain(selection, grouping))
         totals["fcr_first"] = func.coalesce(func.sum(case((first, 1), else_=0)), 0)
         totals["fcr_alone"] = func.coalesce(func.sum(case((alone, 1), else_=0)), 0)
     key = grouping.call_key(selection).label("key")
@@ -352,7 +355,7 @@ def _hour_stats(
     follows (`fcr_first`, `fcr_alone`), from the hourly totals. Time groups add the hours
     up first, so that the group of each hour is worked out once, not once a row."""
     h = _hours.c
-    chain = _chain(selection)
+    chain = _chain(selection, grouping)
     columns = {name: h[name] for name in _TOTALS if name not in ("within", "short_abandoned")}
     columns["within"] = h[f"within_{sl_threshold:g}"]
     columns["short_abandoned"] = h[f"short_abandoned_{short_abandon:g}"]
@@ -378,9 +381,12 @@ def _hour_stats(
     return select(key, *totals({column.key: column for column in hours.c})).group_by(key)
 
 
-def _chain(selection: _Selection) -> str:
-    """The FCR chain the selection follows: the queue's, the agent's or all calls'."""
-    return "_queue" if selection.queue is not None else "_agent" if selection.agent else ""
+def _chain(selection: _Selection, grouping: _Grouping) -> str:
+    """The FCR chain a report follows: a queue's repeat contacts are its own calls' (one
+    queue's report, or a report by queue), likewise an agent's; else all calls'."""
+    if selection.queue is not None or grouping.by == "queue":
+        return "_queue"
+    return "_agent" if selection.agent is not None or grouping.by == "agent" else ""
 
 
 async def _fcr_edges(
@@ -392,8 +398,9 @@ async def _fcr_edges(
     comes after the end may close a cluster of one there."""
     c = _calls.c
     start, end = selection.start, selection.end
-    first, alone = _range_flags(selection)
-    hour_first, hour_alone = chain_flags(_chain(selection))
+    chain = _chain(selection, grouping)
+    first, alone = _range_flags(selection, chain)
+    hour_first, hour_alone = chain_flags(chain)
     key = grouping.call_key(selection).label("key")
     counts = select(
         key,
@@ -429,12 +436,15 @@ def _fcr(selection: _Selection, grouping: _Grouping, window: float) -> Select[An
     caller = fcr_key()  # the caller of an answered inbound call, computed here, not read
     call_id = c.call_id.collate("C") if grouping.dialect == "postgresql" else c.call_id
     order = [c.queued_at, call_id]  # reports.kpis.fcr_clusters: by arrival, then call id
+    # a queue's or an agent's repeat contacts are its own calls' (see `_chain`)
+    own = grouping.by in ("queue", "agent")
+    partition = [caller, grouping.call_key(selection)] if own else [caller]
     ordered = (
         select(
             grouping.call_key(selection).label("key"),
             c.queued_at.label("at"),
-            func.lag(c.queued_at).over(partition_by=caller, order_by=order).label("prev"),
-            func.lead(c.queued_at).over(partition_by=caller, order_by=order).label("next"),
+            func.lag(c.queued_at).over(partition_by=partition, order_by=order).label("prev"),
+            func.lead(c.queued_at).over(partition_by=partition, order_by=order).label("next"),
         )
         .where(*selection.calls, caller.is_not(None))
         .subquery("ordered")

@@ -131,6 +131,7 @@ class Call(Base):
     call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     direction: Mapped[str] = mapped_column(String(10), default="inbound")
     campaign: Mapped[str | None] = mapped_column(String(64))  # the campaign that placed it
+    segment_of: Mapped[str | None] = mapped_column(String(64))  # after a transfer: its call
     caller_number: Mapped[str | None] = mapped_column(String(32))
     dnis: Mapped[str | None] = mapped_column(String(32))
     customer_id: Mapped[str | None] = mapped_column(String(64))

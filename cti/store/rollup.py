@@ -59,7 +59,10 @@ def fcr_key() -> ColumnElement[Any]:
     call that does not take part."""
     c = _calls.c
     eligible = and_(
-        c.outcome == Outcome.ANSWERED.value, c.queue.is_not(None), c.direction == "inbound"
+        c.outcome == Outcome.ANSWERED.value,
+        c.queue.is_not(None),
+        c.direction == "inbound",
+        c.segment_of.is_(None),
     )
     return case(
         (and_(eligible, c.customer_id.is_not(None), c.customer_id != ""), "c:" + c.customer_id),

@@ -219,6 +219,9 @@ async def test_blind_transfer_to_a_queue_is_a_new_segment_for_the_next_agent(
     assert 0.5 < first.talk_seconds < 4 and 1 < second.talk_seconds < 4
     assert second.caller_number == first.caller_number
     assert second.answered_at > first.talk_ended_at
+    # the same contact: the segment names its call and is not a repeat call for FCR
+    assert (second.segment_of, first.segment_of) == (journal_id, None)
+    assert (second.fcr_key, first.fcr_key) == (None, f"n:{first.caller_number}")
 
 
 async def test_blind_transfer_to_an_agent_passes_over_the_others(center: Center) -> None:

@@ -64,6 +64,8 @@ def random_rows(rng: random.Random, n: int) -> list[CallRow]:
             transfers=rng.choice([0, 0, 0, 1, 2]),
             hold_seconds=rng.choice([0.0, rng.uniform(0, 90)]),
         )
+        if rng.random() < 0.05:  # a transfer's next segment (the same contact)
+            row.segment_of = f"s{i}"
         if outcome == Outcome.ANSWERED or rng.random() < 0.1:  # RONA agents on some others
             row.agent = rng.choice(AGENTS)
         if outcome == Outcome.ANSWERED:
@@ -279,16 +281,26 @@ async def test_fcr_clusters_repeat_callers_inside_the_window_only(
         answered("x1", t + DAY, customer=None, number=None),  # anonymous: left out
         answered("x2", t + DAY + 5, customer=None, number=None),
         answered("s1", t + 2 * DAY, customer="C2", number="+333"),  # C2 alone
+        # s1 transferred to support: its next segment is the same contact, not a repeat
+        answered("s1-t1", t + 2 * DAY + 30, customer="C2", number="+333", queue="support"),
         answered("o1", t + 2 * DAY + 60, customer="C2", number="+333"),
     ]
+    rows[-2].segment_of = "s1"
     rows[-1].tenant = "other"  # another tenant's repeat does not make C2 a repeat caller
     await store(store_engine, rows, {})
     got = await kpi_report(store_engine, "acme", start=START, end=END, fcr_window_days=7)
     # clusters: {c1,c2,c3}, {n1}, {n2,n3}, {s1}: two of four resolved first time
     assert got["total"]["fcr_rate"] == 0.5 == fcr_rate(records(rows), 7)
     by_queue = await kpi_report(store_engine, "acme", start=START, end=END, group_by="queue")
-    assert by_queue["sales"]["fcr_rate"] == 0.5  # the C1 cluster counts where it began
-    assert by_queue["support"]["fcr_rate"] is None
+    # a queue's repeats are its own calls': sales {c1}, {c3}, {n1}, {n2,n3}, {s1}; support {c2}
+    assert by_queue["sales"]["fcr_rate"] == 0.8
+    assert by_queue["support"]["fcr_rate"] == 1.0
+    for queue in ("sales", "support"):  # as a report on that queue alone
+        alone = await kpi_report(store_engine, "acme", start=START, end=END, queue=queue)
+        assert alone["total"]["fcr_rate"] == by_queue[queue]["fcr_rate"]
+    assert by_queue == await kpi_report(
+        store_engine, "acme", start=START, end=END, group_by="queue", use_hours=False
+    )
     narrow = await kpi_report(store_engine, "acme", start=START, end=END, fcr_window_days=4)
     # {c1}, {c2}, {c3}, {n1}, {n2}, {n3}, {s1}: every contact resolved first time
     assert narrow["total"]["fcr_rate"] == 1.0 == fcr_rate(records(rows), 4)
@@ -313,8 +325,14 @@ async def test_fcr_ties_are_broken_by_call_id_in_code_point_order(
     await store(store_engine, rows, {})
     got = await kpi_report(store_engine, "acme", start=START, end=END, group_by="queue")
     want = summarise_by_queue(records(rows))
-    assert want["sales"]["fcr_rate"] == 0 and want["support"]["fcr_rate"] is None
-    assert got["sales"]["fcr_rate"] == 0 and got["support"]["fcr_rate"] is None
+    assert want["sales"]["fcr_rate"] == 1 and want["support"]["fcr_rate"] == 1  # their own
+    assert got["sales"]["fcr_rate"] == 1 and got["support"]["fcr_rate"] == 1
+    by_hour = await kpi_report(store_engine, "acme", start=START, end=END, group_by="interval")
+    assert [g["fcr_rate"] for g in by_hour.values()] == [0]  # one cluster of two, "T2" first
+    slow = await kpi_report(
+        store_engine, "acme", start=START, end=END, group_by="interval", use_hours=False
+    )
+    assert slow == by_hour
 
 
 async def test_agent_time_is_clipped_to_the_range_and_split_at_bucket_edges(

@@ -198,7 +198,7 @@ async def test_the_migration_fills_the_hours_of_calls_already_stored(store_url: 
     try:
         await _downgrade(engine, "0003")
         rows = random_rows(random.Random(9), 200)
-        later = ("fcr_", "campaign")  # columns of 0004 and 0006
+        later = ("fcr_", "campaign", "segment_of")  # columns of 0004, 0006, 0007
         old = {c.name for c in Call.__table__.columns if not c.name.startswith(later)}
         async with engine.begin() as conn:  # the calls as 0003 knew them
             await conn.execute(

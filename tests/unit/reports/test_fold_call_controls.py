@@ -12,7 +12,7 @@ from __future__ import annotations
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folder
-from reports.kpis import Outcome
+from reports.kpis import Outcome, summarise
 
 
 def _e(
@@ -42,7 +42,15 @@ def test_a_blind_transfer_splits_the_talk_between_two_rows() -> None:
         _e(40, ev.CALL_TRANSFERRED, "L", "alice", kind="queue", destination="support"),
         _e(40, ev.CALL_FINISHED, "L", outcome="answered"),
         _agent(40, "alice", "wrap_up"),
-        _e(41, ev.CALL_QUEUED, "L-t1", queue="support", tier=0, caller_number="+33612345678"),
+        _e(
+            41,
+            ev.CALL_QUEUED,
+            "L-t1",
+            queue="support",
+            tier=0,
+            caller_number="+33612345678",
+            segment_of=ev.segment_of("L-t1"),  # as the runner says it
+        ),
         _e(43, ev.CALL_OFFERED, "L-t1", "carol", queue="support", offer_id=2),
         _e(45, ev.CALL_ANSWERED, "L-t1", "carol"),
         _agent(45, "carol", "on_call"),
@@ -61,6 +69,9 @@ def test_a_blind_transfer_splits_the_talk_between_two_rows() -> None:
     assert one.transferred and not two.transferred
     assert one.outcome == two.outcome == Outcome.ANSWERED
     assert (one.agent, two.agent) == ("alice", "carol")
+    # one caller, one contact: the transfer's segment is not a repeat call
+    assert (two.segment_of, one.segment_of) == ("L", None)
+    assert summarise([one, two], [])["fcr_rate"] == 1.0
 
 
 def test_a_hold_still_open_when_the_talk_ends_is_closed_there() -> None:
@@ -91,3 +102,11 @@ def test_click_to_call_is_an_outbound_row_outside_the_queue_figures() -> None:
     assert row.talk_seconds == 6 and row.ended_at == 10
     assert row.record() is None  # in no queue's figures
     assert all(c.before is None and c.after is None for c in changes)
+
+
+def test_segment_ids() -> None:
+    assert ev.next_segment("1700.5") == "1700.5-t1"
+    assert ev.next_segment("1700.5-t1") == "1700.5-t2"
+    assert ev.segment_of("1700.5-t2") == "1700.5"
+    for own in ("1700.5", "web-3fa9", "x-tea", "-t1", "cmp-a-b-a1-9f3c2d"):
+        assert ev.segment_of(own) is None

@@ -261,14 +261,35 @@ def test_by_interval_counts_calls_where_they_arrived_and_splits_agent_time() -> 
         grouping.summarise_by_interval(calls, minutes=45)
 
 
-def test_fcr_in_groups_counts_a_cluster_where_it_began() -> None:
+def test_fcr_of_a_queue_or_an_agent_counts_repeats_to_it_alone() -> None:
     calls = [
-        caller("a1", 0, customer_id="A", queue="sales"),
-        caller("a2", 1, customer_id="A", queue="support"),
+        caller("a1", 0, customer_id="A", queue="sales", agent="ann"),
+        caller("a2", 1, customer_id="A", queue="support", agent="ann"),
+        caller("a3", 2, customer_id="A", queue="sales", agent="bob"),
     ]
     by_queue = grouping.summarise_by_queue(calls)
-    assert by_queue["sales"]["fcr_rate"] == 0
-    assert by_queue["support"]["fcr_rate"] is None
+    assert by_queue["sales"]["fcr_rate"] == 0  # a1 and a3: one cluster of two
+    assert by_queue["support"]["fcr_rate"] == 1  # a2 was the caller's only support call
+    by_agent = grouping.summarise_by_agent(calls, [])
+    assert by_agent["ann"]["fcr_rate"] == 0 and by_agent["bob"]["fcr_rate"] == 1
+    # the same as a report on that queue or agent alone (and as the live figures)
+    for queue, summary in by_queue.items():
+        assert summary == kpis.summarise([c for c in calls if c.queue == queue], [])
+    assert kpis.summarise(calls, [])["fcr_rate"] == 0  # the center: one cluster of three
+
+
+def test_fcr_in_time_groups_counts_a_cluster_where_it_began() -> None:
+    calls = [caller("a1", 0, customer_id="A"), caller("a2", 1, customer_id="A")]
+    days = grouping.summarise_by_period(calls, period="day")
+    first, second = days.values()
+    assert first["fcr_rate"] == 0 and second["fcr_rate"] is None
+
+
+def test_a_transfer_segment_is_the_same_contact_not_a_repeat() -> None:
+    first = caller("c1", 0, customer_id="A", transferred=True)
+    segment = caller("c1-t1", 0.001, customer_id="A", segment_of="c1")
+    assert kpis.fcr_rate([first, segment]) == 1
+    assert kpis.fcr_rate([first, segment, caller("c2", 3, customer_id="A")]) == 0
 
 
 def test_reports_import_no_io_or_adapter() -> None:

@@ -72,7 +72,7 @@ def test_a_realistic_log_per_queue_and_in_total() -> None:
             "asa_seconds": 12.0,  # (19 + 5) / 2
             "avg_queue_seconds": 53 / 3,  # (19 + 29 + 5) / 3
             "avg_talk_seconds": 7.5,
-            "fcr_rate": 0.0,  # +33612345678 called sales, then support within 7 days
+            "fcr_rate": 1.0,  # +33612345678's one sales call (then support: not a repeat here)
             "abandon_rate": 1 / 4,
             "abandon_rate_excl_short": 1 / 4,
             "service_level": 1.0,
@@ -91,7 +91,7 @@ def test_a_realistic_log_per_queue_and_in_total() -> None:
             "asa_seconds": 22.5,
             "avg_queue_seconds": 47 / 3,
             "avg_talk_seconds": 40.0,
-            "fcr_rate": None,  # the repeat cluster began in sales
+            "fcr_rate": 1.0,  # its one support call (a queue's repeats are its own calls')
             "abandon_rate": 1 / 3,
             "abandon_rate_excl_short": 0.0,
             "service_level": 0.5,  # 20 s is within 20 s, 25 s is not
@@ -204,7 +204,7 @@ def test_to_json() -> None:
     data = json.loads(report.to_json())
     assert set(data) == {"queues", "total"}
     assert data["total"]["offered"] == 7
-    assert data["queues"]["support"]["fcr_rate"] is None
+    assert data["queues"]["support"]["fcr_rate"] == 1.0
 
 
 def test_writer_matches_asterisk_and_reads_back() -> None:
