@@ -145,18 +145,19 @@ def _report(args: argparse.Namespace) -> int:
                 queue=args.queue,
                 sl_threshold=args.sl_threshold,
                 short_abandon=args.short_abandon,
+                fcr_window_days=args.fcr_window_days,
             )
     except OSError as exc:
         print(f"cti: cannot read {args.queue_log}: {exc.strerror}", file=sys.stderr)
         return 2
     sys.stdout.write(render(result.queues, result.total, args.format))
-    if args.format != "json":
-        print(
-            f"malformed lines: {result.malformed_lines}; unknown events: "
-            f"{dict(result.unknown_events) or 'none'}; still waiting at the end: "
-            f"{result.incomplete_calls}",
-            file=sys.stderr,
-        )
+    # on standard error in every format: the JSON on standard output stays one object
+    print(
+        f"malformed lines: {result.malformed_lines}; unknown events: "
+        f"{dict(result.unknown_events) or 'none'}; still waiting at the end: "
+        f"{result.incomplete_calls}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -2,7 +2,9 @@
 
 The YAML files stay the source; at start the service mirrors them into `tenants`
 and `dispositions` so that reports and other tools reading the database can name
-them. A code removed from the configuration is removed here too.
+them. A code removed from the configuration is removed here too. The tenant's
+`customer_tiers` rules are applied again to every customer without a given tier, so a
+rule changed in the file reaches the customers already stored.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.config import PlatformConfig
+from cti.store.customers import TenantScope, rederive_tiers
 from cti.store.journal import upsert
 from cti.store.models import Disposition, Tenant
 
@@ -30,3 +33,5 @@ async def mirror_config(engine: AsyncEngine, config: PlatformConfig) -> None:
                 gone = gone.where(Disposition.code.not_in([c["code"] for c in codes]))
                 await upsert(conn, Disposition.__table__, codes, ["tenant_id", "code"])
             await conn.execute(gone)
+    for tenant in config.tenants:
+        await rederive_tiers(engine, TenantScope.from_config(tenant))

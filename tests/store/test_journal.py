@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.db import create_engine
 from cti.store.journal import Journal
-from cti.store.models import AgentStateInterval, Call, Callback, Event, Survey
+from cti.store.kpi_queries import kpi_report
+from cti.store.models import AgentStateInterval, Call, Callback, CallHour, Event, Survey
 from cti.store.schema import upgrade
 from reports.events import DomainEvent
 from reports.fold import Folder
@@ -229,3 +230,30 @@ async def test_a_callbacks_life_lands_in_one_row_even_across_a_crash(
     (row,) = await callbacks(store_engine)
     assert (row.status, row.attempts, row.outcome, row.due_at) == ("connected", 2, "answered", None)
     assert await calls(store_engine) == []  # a callback's life makes no call row
+
+
+async def test_the_journal_keeps_the_hourly_totals_equal_to_the_calls(
+    store_engine: AsyncEngine,
+) -> None:
+    """What the reports read from `call_hours` (kept by the journal's own writes, on flush
+    and on the re-fold after a crash) equals what they read from the calls themselves."""
+    journal = Journal(store_engine)
+    for event in script("c1") + script("c2", agent="bob", t0=T0 + 3 * 3600):  # a repeat
+        journal.record(event)
+    await journal.flush()
+    crashed = Journal(store_engine)  # the next two reach only the write-ahead
+    await crashed._write_events(script("c3", t0=T0 + 86400) + script("c4", t0=T0 + 9 * 86400))
+    await Journal(store_engine).recover()
+    assert [r.call_id for r in await calls(store_engine)] == ["c1", "c2", "c3", "c4"]
+    assert await count(store_engine, CallHour) > 0
+    start = T0 // 3600 * 3600 - 3600
+    end = start + 12 * 86400
+    for by in ("total", "queue", "agent", "interval", "day"):
+        fast = await kpi_report(store_engine, "acme", start=start, end=end, group_by=by)
+        slow = await kpi_report(
+            store_engine, "acme", start=start, end=end, group_by=by, use_hours=False
+        )
+        assert fast == slow, by
+    total = (await kpi_report(store_engine, "acme", start=start, end=end))["total"]
+    # C001 called on days 0, 0 (+3 h) and 1: one cluster; then day 9 alone
+    assert (total["offered"], total["fcr_rate"]) == (4, 0.5)

@@ -35,7 +35,10 @@ def test_json_has_the_product_field_names(
     queue_log: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["report", "--queue-log", str(queue_log), "--format", "json"]) == 0
-    body = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    body = json.loads(captured.out)
+    assert set(body) == {"queues", "total"}
+    assert "malformed lines: 1" in captured.err and "FROBNICATE" in captured.err  # reported
     sales, total = body["queues"]["sales"], body["total"]
     assert (sales["offered"], sales["answered"], sales["abandoned"]) == (2, 1, 1)
     assert sales["asa_seconds"] == 10 and sales["service_level"] == 1.0
