@@ -76,7 +76,10 @@ async def center_factory(
         config = config or fast_config(example_config)
         stack = asterisk_factory(config)
         settings = stack.settings.model_copy(
-            update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/{len(made)}.db"}
+            update={
+                "database_url": f"sqlite+aiosqlite:///{tmp_path}/{len(made)}.db",
+                "queue_log_path": tmp_path / f"{len(made)}.queue_log",  # its own, not var/
+            }
         )
         service = Service(settings, config)
         made.append(service)

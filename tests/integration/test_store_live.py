@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from acd import Outcome
 from cti.store.kpi_queries import kpi_report
 from cti.store.models import AgentStateInterval, Call, Event
+from reports.queue_log import read_queue_log
 from tests.integration.center import Center
 from tests.integration.conftest import until
 
@@ -87,6 +89,7 @@ async def test_answered_and_abandoned_calls_are_recorded(center: Center) -> None
 async def test_live_and_historical_figures_agree_on_real_traffic(center: Center) -> None:
     """The same calls, counted live (per event) and from the store (SQL): equal figures."""
     await center.phone("1001", ring="1", talk="2")
+    await center.phone("1003", ring="1", talk="1")
     center.acd.login("alice")
     center.acd.ready("alice")
     first = await center.call(caller="+33611111111")
@@ -95,6 +98,12 @@ async def test_live_and_historical_figures_agree_on_real_traffic(center: Center)
     again = await center.call(caller="+33611111111")  # a repeat caller: FCR counts it
     await until(lambda: center.outcome(again) == Outcome.ANSWERED)
     await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=10)
+    center.acd.login("carol")
+    center.acd.ready("carol")
+    support = await center.call(caller="+33611111111", keys="2")  # and once to support
+    await until(lambda: center.outcome(support) == Outcome.ANSWERED)
+    await until(lambda: center.acd.agent_states["carol"] == "ready", timeout=10)
+    center.acd.logout("carol")
     center.acd.not_ready("alice", "lunch")
     gave_up = await center.call(caller="+33622222222", hold=2)
     await until(lambda: center.outcome(gave_up) == Outcome.ABANDONED)
@@ -110,13 +119,29 @@ async def test_live_and_historical_figures_agree_on_real_traffic(center: Center)
         service.engine, "acme", start=day, end=time.time() + 1, group_by="queue"
     )
     historical = stored["total"]
-    assert historical["offered"] == 3 and historical["answered"] == 2
-    assert historical["abandoned"] == 1 and historical["fcr_rate"] == 0.0  # one cluster of 2
+    assert historical["offered"] == 4 and historical["answered"] == 3
+    assert historical["abandoned"] == 1 and historical["fcr_rate"] == 0.0  # one cluster of 3
+    # a queue's repeats are its own calls': sales saw the caller twice, support once
+    assert (by_queue["sales"]["fcr_rate"], by_queue["support"]["fcr_rate"]) == (0.0, 1.0)
     for name in KPI_FIELDS:
         assert _close(live[name], historical[name]), (name, live[name], historical[name])
-    for name in KPI_FIELDS:
-        queue_live = live["queues"]["sales"]
-        assert _close(queue_live[name], by_queue["sales"][name]), name
+    for queue in ("sales", "support"):
+        for name in KPI_FIELDS:
+            queue_live = live["queues"][queue]
+            assert _close(queue_live[name], by_queue[queue][name]), (queue, name)
+    # the queue_log we wrote for these calls, read back as a native app_queue's would be:
+    # the same figures, to its whole seconds
+    service.queue_log.flush()
+    lines = Path(service.settings.queue_log_path).read_text().splitlines()  # noqa: ASYNC240
+    read_back = read_queue_log(lines, from_epoch=day)
+    assert read_back.malformed_lines == 0 and not read_back.unknown_events
+    from_log = read_back.total
+    for name in ("offered", "answered", "abandoned", "short_abandoned", "transferred"):
+        assert from_log[name] == historical[name], name
+    for name in ("fcr_rate", "abandon_rate", "service_level", "service_level_with_abandons"):
+        assert _close(from_log[name], historical[name]), name
+    for name in ("asa_seconds", "avg_queue_seconds", "avg_talk_seconds", "longest_wait_seconds"):
+        assert abs(from_log[name] - historical[name]) <= 1.0, name
 
 
 KPI_FIELDS = (
