@@ -51,6 +51,7 @@ from agent_console.ws import (
 from cti.config import PlatformConfig, TenantConfig
 from cti.console_campaigns import CampaignDesk
 from cti.errors import AsteriskError
+from cti.recording import ActiveRecording
 from cti.store import customers as customer_store
 from cti.store.journal import Journal
 from cti.store.models import Callback
@@ -255,6 +256,23 @@ class ConsoleBridge:
         if event.kind == ev.CALL_ANSWERED and event.agent_id not in (None, key[1]):
             return
         call.update(state=state, since=event.at)
+        if event.kind == ev.CALL_ANSWERED:
+            call.setdefault("answered_at", event.at)  # the call's duration runs from here
+        self.hub.to_agent(key[0], key[1], message("call.update", **call))
+
+    def recording_changed(self, recording: ActiveRecording) -> None:
+        """The recorder started, paused, resumed or ended the recording of a call: the
+        agent's console shows it (`recording`: `recording`, `paused`, or absent)."""
+        key = self.by_call.get((recording.tenant, recording.call_id))
+        if key is None and recording.agent_id is not None:
+            key = (recording.tenant, recording.agent_id)
+        call = self.calls.get(key) if key is not None else None
+        if key is None or call is None or call["call_id"] != recording.call_id:
+            return
+        state = None if recording.state == "ended" else recording.state
+        if call.get("recording") == state:
+            return
+        call["recording"] = state
         self.hub.to_agent(key[0], key[1], message("call.update", **call))
 
     def _drop_call(self, tenant: str, agent: str, call_id: str | None, why: str) -> None:

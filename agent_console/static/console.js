@@ -147,6 +147,8 @@ function onCallUpdate(msg) {
     number: msg.number,
     campaign: msg.campaign,
     dispositions: msg.dispositions,
+    answered_at: msg.answered_at, // the call's duration runs from here (hold or not)
+    recording: msg.recording, // "recording", "paused", or none: the call is not recorded
   };
   if (msg.state === "ended" && state.wrap?.call_id !== msg.call_id) setWrap(wrapFor(msg.call_id));
 }
@@ -238,12 +240,27 @@ function renderCall() {
   badge.dataset.state = call?.state ?? "";
   badge.textContent = call ? (CALL_NAMES[call.state] ?? call.state) : "";
   setSince($("#call-timer"), call?.since ?? null);
+  renderDuration(call);
   $("#call-queue").textContent =
     call?.state === "consulting"
       ? `${call.from_agent} consults you about this caller`
       : call?.queue
         ? `Queue: ${queueName(call.queue)}`
         : "";
+}
+
+/** The call's duration since the answer: it runs through hold and resume, and stops
+ * at the end of the talk. */
+function renderDuration(call) {
+  const answered = call?.answered_at ?? null;
+  const el = $("#call-duration");
+  $("#call-length").hidden = answered == null;
+  if (answered != null && call.state === "ended") {
+    setSince(el, null);
+    el.textContent = duration(Math.max(0, call.since - answered));
+  } else {
+    setSince(el, answered);
+  }
 }
 
 function renderControls() {
@@ -282,6 +299,14 @@ function renderCallControls(off) {
   $("#transfer-queue").hidden = kind !== "queue";
   $("#transfer-agent").hidden = kind !== "agent";
   $("#transfer-number").hidden = kind !== "number";
+  const recording = live ? call.recording : null;
+  $("#recording-controls").hidden = !recording;
+  const badge = $("#recording-state");
+  badge.dataset.recording = recording ?? "";
+  badge.textContent = recording === "paused" ? "Recording paused" : "Recording";
+  const toggle = $("#btn-recording");
+  toggle.textContent = recording === "paused" ? "Resume recording" : "Pause recording";
+  toggle.disabled = off;
   $("#consult-controls").hidden = !consulting;
   $("#consulting").textContent = consulting ? `Talking to ${colleagueName(call.consulting)}` : "";
   $("#btn-transfer-complete").disabled = off;
@@ -443,6 +468,15 @@ function transferTarget() {
 $("#btn-hangup").addEventListener("click", () => callAct("call.hangup"));
 $("#btn-hold").addEventListener("click", () =>
   callAct(state.call?.state === "on_hold" ? "call.unhold" : "call.hold"),
+);
+$("#btn-recording").addEventListener("click", () =>
+  act(state.call?.recording === "paused" ? "recording.resume" : "recording.pause").then((result) => {
+    // the ack says at once what the call.update push will confirm
+    if (result && state.call?.call_id === result.call_id) {
+      state.call = { ...state.call, recording: result.recording };
+      renderControls();
+    }
+  }),
 );
 $("#transfer-kind").addEventListener("change", () => renderControls());
 $("#transfer-form").addEventListener("submit", (event) => {

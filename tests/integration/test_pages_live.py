@@ -25,7 +25,7 @@ from sqlalchemy import insert, select
 from cti.config import PlatformConfig
 from cti.store import campaigns as campaign_store
 from cti.store import customers as customer_store
-from cti.store.models import Call, Callback
+from cti.store.models import Call, Callback, Recording
 from cti.store.users import create_user
 from tests.integration.center import Center, fast_config
 from tests.integration.conftest import until
@@ -279,6 +279,55 @@ async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them
     assert by_agent["alice"].transfers == 1 and by_agent["alice"].hold_seconds > 0
     assert by_agent["carol"].call_id == by_agent["alice"].call_id + "-t1"
     assert by_agent["carol"].customer_id == "C001"
+
+
+async def test_an_agent_pauses_then_resumes_the_recording_of_her_call_from_the_console(
+    center_factory: Callable[..., Any],
+    example_config: PlatformConfig,
+    open_page: Any,
+    tmp_path: Path,
+) -> None:
+    """A call of a recording queue: the console says it is recorded, the agent pauses
+    (the page says so) and resumes; the recording's row lists the pause."""
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"record": True, "wrapup_max_seconds": 60})
+    )
+    recorder = center.service.recorder
+    recorder.root = tmp_path / "recordings"
+    await create_user(
+        center.service.engine, "acme", "alice", "agent", "correct horse", agent_id="alice"
+    )
+    await center.phone("1001", ring="1", talk="30")
+    page: Page = await open_page()
+    await ready_agent(page, base_url(center), "alice")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+    await expect(page.locator("#recording-controls")).to_be_hidden()
+
+    await center.call(keys="1", hold=60)
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+    await expect(page.locator("#recording-state")).to_have_text("Recording")
+    [(_, call_id)] = recorder.active
+    await page.click("#btn-recording")
+    await expect(page.locator("#recording-state")).to_have_text("Recording paused")
+    await expect(page.locator("#btn-recording")).to_have_text("Resume recording")
+    assert recorder.active[("acme", call_id)].paused
+    await screenshot(page, "console-recording-paused.png")
+    await asyncio.sleep(1.5)
+    await page.click("#btn-recording")
+    await expect(page.locator("#recording-state")).to_have_text("Recording")
+    await expect(page.locator("#btn-recording")).to_have_text("Pause recording")
+    await page.reload()  # a resync keeps it
+    await expect(page.locator("#recording-state")).to_have_text("Recording")
+    await page.click("#btn-hangup")
+    await expect(page.locator("#agent-state")).to_have_text("Wrap-up")
+    await expect(page.locator("#recording-controls")).to_be_hidden()
+
+    await until(lambda: not recorder.active and not recorder._tasks, what="recording saved")
+    async with center.service.engine.connect() as conn:
+        row = (await conn.execute(select(Recording).where(Recording.call_id == call_id))).one()
+    [[start, end]] = row.pauses
+    assert row.started_at < start < end < row.ended_at
+    assert end - start >= 1.0 and row.paused_seconds == pytest.approx(end - start, abs=0.01)
 
 
 async def test_an_unknown_caller_is_created_or_linked_from_the_pop(
