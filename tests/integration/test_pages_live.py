@@ -239,11 +239,22 @@ async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them
     await center.call(caller=JEANNE, keys="1")
     await expect(alice.locator("#call-state")).to_have_text("Talking")
     await expect(alice.locator("#pop-panel .dial")).to_have_count(1)  # click-to-call
+    await expect(alice.locator("#call-length")).to_be_visible()
+    await asyncio.sleep(2.5)
     await alice.click("#btn-hold")
     await expect(alice.locator("#call-state")).to_have_text("On hold")
     await expect(alice.locator("#btn-hold")).to_have_text("Resume")
+    # the time in the state starts again at the hold; the call's duration runs on
+    await expect(alice.locator("#call-timer")).to_have_text(re.compile(r"^0:0[01]$"))
+    two_seconds_or_more = re.compile(r"^0:0[2-9]$|^0:[1-5]\d$")
+    await expect(alice.locator("#call-duration")).to_have_text(two_seconds_or_more)
     await alice.click("#btn-hold")
     await expect(alice.locator("#call-state")).to_have_text("Talking")
+    await expect(alice.locator("#call-duration")).to_have_text(two_seconds_or_more)
+    await alice.reload()  # the resync's snapshot keeps the call's duration
+    await expect(alice.locator("#call-state")).to_have_text("Talking")
+    await expect(alice.locator("#call-duration")).to_have_text(two_seconds_or_more)
+    await screenshot(alice, "console-call-duration.png")
 
     await alice.select_option("#transfer-kind", "agent")
     await alice.select_option("#transfer-agent", "carol")
