@@ -482,9 +482,15 @@ class ConsoleBridge:
             raise CenterError(f"{number} is one of our numbers: transfer to a queue instead")
 
     async def _dial(self, tenant: str, runner: AcdRunner, agent: str, body: Dial) -> dict[str, Any]:
+        """Click-to-call; the customer named, if any, must be one of the tenant's (the
+        outbound call is then theirs: its row carries their id)."""
         self.check_free(tenant, agent)
+        if body.customer_id is not None:
+            scope = customer_store.TenantScope.from_config(self.tenants[tenant])
+            if await customer_store.get(self.engine, scope, body.customer_id) is None:
+                raise CenterError(f"no customer {body.customer_id!r} in this tenant")
         call_id = f"out-{uuid.uuid4().hex[:20]}"
-        await runner.dial(agent, body.number, call_id)
+        await runner.dial(agent, body.number, call_id, customer_id=body.customer_id)
         return self.dialing(tenant, agent, call_id, body.number, body.customer_id)
 
     def check_free(self, tenant: str, agent: str) -> None:

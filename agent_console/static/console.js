@@ -17,6 +17,7 @@ import {
   showUser,
   wireSignOut,
 } from "/static/common.js";
+import { customerSearch } from "/static/customers.js";
 import { popView } from "/static/pop.js";
 
 const STATE_NAMES = {
@@ -28,6 +29,7 @@ const STATE_NAMES = {
   wrap_up: "Wrap-up",
 };
 const CALL_NAMES = {
+  dialing: "Dialing",
   ringing: "Ringing",
   consulting: "Consultation",
   talking: "Talking",
@@ -314,7 +316,10 @@ function renderCallControls(off) {
   const idle = !call || ["ended", "missed", "gone"].includes(call.state);
   const canDial = !off && idle && ["ready", "not_ready"].includes(state.agent?.state);
   $("#btn-dial").disabled = !canDial;
-  for (const button of document.querySelectorAll("#pop-panel .dial")) button.disabled = !canDial;
+  // click-to-call from a record: the caller's (pop) or one found in the search
+  for (const button of document.querySelectorAll("#pop-panel .dial, #customer-panel .dial")) {
+    button.disabled = !canDial;
+  }
   $("#btn-callback").disabled = off;
   const number = $("#callback-number");
   if (!number.value && state.pop?.caller_number) number.placeholder = state.pop.caller_number;
@@ -534,6 +539,7 @@ $("#wrapup-form").addEventListener("submit", (event) => {
   attempt(saveWrapUp).finally(() => renderControls());
 });
 
+customerSearch({ onDial: dialCustomer, queueName, dispositionLabel, changed: renderControls });
 wireSignOut();
 onTick(renderControls);
 socket.start();

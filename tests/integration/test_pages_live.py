@@ -18,10 +18,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import insert, select
 
+from cti.ami_events import UserEvent
 from cti.config import PlatformConfig
 from cti.store import campaigns as campaign_store
 from cti.store import customers as customer_store
@@ -339,6 +341,80 @@ async def test_an_agent_pauses_then_resumes_the_recording_of_her_call_from_the_c
     [[start, end]] = row.pauses
     assert row.started_at < start < end < row.ended_at
     assert end - start >= 1.0 and row.paused_seconds == pytest.approx(end - start, abs=0.01)
+
+
+async def test_an_idle_agent_finds_a_customer_and_calls_them_from_their_record(
+    center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
+) -> None:
+    """Click-to-call from the console's customer search: the customer's phone rings and
+    the outbound call is theirs; another tenant's customer cannot be named."""
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"wrapup_max_seconds": 60})
+    )
+    engine = center.service.engine
+    await create_user(engine, "acme", "alice", "agent", "correct horse", agent_id="alice")
+    await jeanne_with_a_past_call(center)
+    globex = customer_store.TenantScope("globex")
+    await customer_store.create(engine, globex, id="G001", name="Gus", phones=["+33612349999"])
+    await center.phone("1001", ring="1", talk="30")
+    await center.phone(JEANNE[1:], ring="1", talk="30")  # Jeanne's phone
+    events: list[Any] = []
+    center.service.ami.subscribe(events.append)
+    page: Page = await open_page()
+    base = base_url(center)
+    await ready_agent(page, base, "alice")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+
+    # the server checks the customer named with call.dial against the agent's tenant
+    async with httpx.AsyncClient(base_url=base) as http:
+        login = await http.post(
+            "/api/login",
+            json={"tenant": "acme", "username": "alice", "password": "correct horse"},
+        )
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        for customer in ("G001", "nobody"):
+            refused = await http.post(
+                "/api/actions/call.dial",
+                json={"number": "+33612349999", "customer_id": customer},
+                headers=auth,
+            )
+            assert refused.status_code == 409, refused.text
+            assert f"no customer '{customer}' in this tenant" in refused.text
+    assert center.acd.agent_states["alice"] == "ready"
+
+    await page.fill("#customer-query", "Jeanne")
+    await page.click("#btn-customer-search")
+    await expect(page.locator("#customer-name")).to_have_text("Jeanne Martin")
+    record = page.locator("#customer-record")
+    await expect(record).to_contain_text("Tier 3")
+    await expect(page.locator("#customer-history tbody tr")).to_have_count(1)
+    await expect(record).to_contain_text("asked about her invoice")
+    call = page.locator("#customer-panel .dial")
+    await expect(call).to_have_count(1)
+    await expect(call).to_be_enabled()
+    await screenshot(page, "console-customer-search.png")
+    await call.click()
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+    await expect(call).to_be_disabled()  # one call at a time
+
+    def rang() -> bool:
+        return any(
+            isinstance(e, UserEvent)
+            and e.name == "CtiSimRang"
+            and e.fields.get("CtiExten") == JEANNE[1:]
+            for e in events
+        )
+
+    await until(rang, timeout=10, what="Jeanne's phone rang")
+    await page.click("#btn-hangup")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+    await expect(call).to_be_enabled()
+    await center.service.journal.flush()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Call).where(Call.call_id.like("out-%")))).all()
+    [row] = rows
+    assert (row.direction, row.agent, row.customer_id) == ("outbound", "alice", "C001")
+    assert row.dnis == JEANNE
 
 
 async def test_an_unknown_caller_is_created_or_linked_from_the_pop(
