@@ -370,6 +370,8 @@ class ConsoleBridge:
             view["agents"] = [self._agent_view(tid, a.id) for a in tenant.agents]
             for queue, config in zip(view["queues"], tenant.queues, strict=True):
                 queue["thresholds"] = config.thresholds.model_dump(exclude_none=True)
+                # who serves the queue: the wallboard counts its agents by state
+                queue["agents"] = [a.id for a in tenant.agents if config.id in a.queues]
             if self.live is not None:
                 view["stats"] = self.live(tid)
         return view

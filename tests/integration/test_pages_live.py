@@ -497,6 +497,13 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await expect(alice.locator('.spy button[data-mode="listen"]')).to_be_disabled()
     await expect(tile(page, "sales", "calls_waiting").locator(".figure")).to_have_text("0")
     await expect(page.locator("#alerts .alert")).to_have_count(0)
+    # each queue counts its own agents by state (alice serves sales; bob both queues)
+    sales_agents = page.locator('.queue-agents[data-queue="sales"]')
+    support_agents = page.locator('.queue-agents[data-queue="support"]')
+    await expect(sales_agents).to_have_text("No agent logged in")
+    center.acd.login("bob")  # not ready
+    await expect(sales_agents).to_have_text("Not ready: 1")
+    await expect(support_agents).to_have_text("Not ready: 1")
 
     # a caller waits: the figures move, the threshold turns the tile amber, alert raised
     answered = await center.call(hold=30)
@@ -514,6 +521,8 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await alice.locator("select").select_option("ready")
     await alice.locator(".set-state button").click()
     await expect(alice.locator(".state")).to_have_text("On call")
+    await expect(sales_agents.locator(".badge")).to_have_text(["Not ready: 1", "On call: 1"])
+    await expect(support_agents).to_have_text("Not ready: 1")
     # and listens to it: her phone rings into the agent's call
     await alice.locator('.spy button[data-mode="listen"]').click()
     await expect(page.locator("#spy-note")).to_have_text(
@@ -536,6 +545,8 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await alice.locator(".set-state button").click()
     await expect(alice.locator(".state")).to_have_text("Not ready")
     await expect(alice.locator(".reason")).to_have_text("break")
+    await expect(sales_agents).to_have_text("Not ready: 2")
+    await expect(support_agents).to_have_text("Not ready: 1")
     abandoned = await next_caller
     await expect(tile(page, "sales", "abandoned").locator(".figure")).to_have_text("1")
     rate = tile(page, "sales", "abandon_rate")
