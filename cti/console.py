@@ -7,7 +7,9 @@ It listens to the journal and pushes to the consoles through the hub:
   customer's contact history. The customer and history are fetched when the call is
   queued (while it waits), so the pop itself costs no database round-trip;
 - `agent.state` to the agent and to the tenant's supervisors at every change;
-- `call.update` to the agent as their call is answered, put on hold, ended.
+- `call.update` to the agent as their call is answered (`answered_at`), put on hold,
+  ended, and as its recording starts, pauses and resumes (`recording`, told by
+  `cti.recording.Recorder.on_change`).
 
 Actions from the pages go to the tenant's ACD runner; every one is checked against
 the user's tenant and role, and refusals come back as `CenterError`. Call controls

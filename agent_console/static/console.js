@@ -92,7 +92,6 @@ function onPush(msg) {
   else if (msg.type === "screen_pop") onScreenPop(msg);
   else if (msg.type === "call.update") onCallUpdate(msg);
   else if (msg.type === "campaign.preview") state.preview = msg.preview;
-  else if (msg.type === "alert") showError(msg.detail ?? msg.text ?? JSON.stringify(msg));
   renderAll();
 }
 

@@ -107,7 +107,7 @@ function onPush(msg) {
     const agent = state.agents.get(msg.agent_id);
     if (!agent) return; // not one of this tenant's configured agents
     Object.assign(agent, { state: msg.state, reason: msg.reason, since: msg.since });
-  } else if (msg.type === "alert") showError(msg.detail ?? msg.text ?? JSON.stringify(msg));
+  }
   render();
 }
 
