@@ -558,12 +558,19 @@ class AcdRunner:
         return leg.call_id
 
     async def dial(
-        self, agent_id: str, number: str, call_id: str, campaign: Campaigned | None = None
+        self,
+        agent_id: str,
+        number: str,
+        call_id: str,
+        campaign: Campaigned | None = None,
+        *,
+        customer_id: str | None = None,
     ) -> None:
         """Click-to-call: ring the agent's device; once answered it dials `number`.
         The agent is kept from ACD offers meanwhile (not ready, `outbound call`). A
         preview campaign's attempt (`campaign`) shows the campaign's caller ID and
-        reports its result; the agent is ready again after it."""
+        reports its result; the agent is ready again after it. `customer_id`, the
+        customer called (checked by the caller of this method), goes on the call."""
         state = self.router.agent_state(agent_id)
         if state not in (AgentState.READY, AgentState.NOT_READY):
             raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
@@ -580,7 +587,9 @@ class AcdRunner:
         self.outbound[call_id] = out
         extension = self.extensions[agent_id]
         variables = {"CTI_CALL_ID": call_id, "CTI_OFFER_ID": "0", "CTI_TENANT": self.tenant_id}
-        data = {"ani": extension, "dnis": number, "direction": "outbound"}
+        data: dict[str, Any] = {"ani": extension, "dnis": number, "direction": "outbound"}
+        if customer_id is not None:
+            data["customer_id"] = customer_id
         if campaign is not None:
             self.campaigns.codes[campaign.campaign] = campaign.dispositions
             variables["CTI_CALLER_ID"] = campaign.caller_id

@@ -10,7 +10,8 @@
 - `POST /api/calls/{call_id}/callback` call back an abandoned caller (supervisors).
 - `GET /api/callbacks?status=failed,retry` callbacks by status (supervisors);
   `POST /api/callbacks/{ref}/cancel` and `/reschedule {at}` for one not being made now.
-- `GET /api/calls/{call_id}` one call's row and events (its IVR timeline among them).
+- `GET /api/calls/{call_id}` one call's row and events (its IVR timeline among them), and
+  `recording` {url, ended, paused_seconds, pauses} when it has one the user may play.
 
 Supervisors and admins see the whole tenant; an agent sees only their own figures
 and calls. Times are ISO 8601 (a date alone is midnight in the tenant's time zone)
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.errors import RoutingError
 from agent_console.auth import CurrentPrincipal, Principal
 from agent_console.hub import SUPERVISORS
+from agent_console.recordings_api import playable
 from cti.config import PlatformConfig, TenantConfig
 from cti.store.callbacks import CallbackRefused, change_callback, list_callbacks, request_callback
 from cti.store.calls import abandoned_not_called_back, call_record
@@ -374,4 +376,5 @@ async def get_call(request: Request, principal: CurrentPrincipal, call_id: str) 
         principal.role not in SUPERVISORS and record.get("agent") != principal.agent_id
     ):
         raise HTTPException(404, detail=f"no call {call_id!r}")
+    record["recording"] = await playable(request, principal, call_id)
     return record

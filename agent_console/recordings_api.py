@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
@@ -45,6 +47,32 @@ def _recording_now(request: Request, tenant_id: str, call_id: str) -> bool:
     recorder = getattr(request.app.state.center, "recorder", None)
     active = getattr(recorder, "active", {})
     return (tenant_id, call_id) in active
+
+
+async def playable(request: Request, principal: Principal, call_id: str) -> dict[str, Any] | None:
+    """What a call record says of its recording when the user may play it: where to
+    play it from, and its pauses (the file holds the call without them); else None."""
+    engine: AsyncEngine | None = request.app.state.engine
+    if engine is None:
+        return None
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(Recording).where(
+                    Recording.tenant_id == principal.tenant_id, Recording.call_id == call_id
+                )
+            )
+        ).first()
+    if row is None or not may_play(
+        principal, row.agent_id, _agents_allowed(request, principal.tenant_id)
+    ):
+        return None
+    return {
+        "url": f"/api/recordings/{quote(call_id, safe='')}",
+        "ended": row.ended_at is not None,
+        "paused_seconds": row.paused_seconds,
+        "pauses": row.pauses,
+    }
 
 
 @router.get("/api/recordings/{call_id}", response_class=FileResponse)

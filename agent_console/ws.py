@@ -8,13 +8,22 @@ where the action is one of `ACTIONS` below (fields per action in its model), plu
 
 Server -> client:
 - `hello` once, with the principal, then a `snapshot` (the whole truth for this user:
-  agent state and current call for an agent; queues and agents for a supervisor);
-- `ack` {id, result} after an action succeeded, `error` {id, error, detail} when a
-  message was malformed, unknown, not allowed, or refused by the center; the
+  `now`, the tenant's reasons, dispositions, queues and colleagues; for an agent their
+  state, current call, last pop and campaign preview; for a supervisor every agent's
+  state, each queue's thresholds and the agents serving it, and the live figures);
+  `snapshot` again in answer to `sync`, `pong` {id} to `ping`;
+- `ack` {id, action, result} after an action succeeded, `error` {id, error, detail}
+  when a message was malformed, unknown, not allowed, or refused by the center; the
   connection survives every error;
-- pushes: `agent.state`, `screen_pop`, `call.update`, `queue.stats`, `agent.stats`,
-  `alert`, `campaign.preview` {preview: the contact a preview campaign shows the agent
-  (campaign, contact_id, number, name, customer, history), or null once it is dealt with}.
+- pushes to the agent: `agent.state` {agent_id, state, reason, since}, `screen_pop`
+  (the caller and their record, see `cti.console`), `call.update` {call_id, state,
+  since, queue, ..., answered_at once answered, recording: "recording" | "paused" while
+  the call is recorded}, `campaign.preview` {preview: the contact a preview campaign
+  shows the agent (campaign, contact_id, number, name, customer, history), or null once
+  it is dealt with};
+- pushes to the tenant's supervisors: `agent.state` (as above), `tenant.stats` {stats},
+  `queue.stats` {queue, stats}, `agent.stats` {agent_id, stats} (the live figures of
+  `reports.live`, as published on MQTT).
 
 Authentication: the session token (cookie, or `?token=` for the websocket); a message
 can only act in the user's own tenant: agents act on themselves, supervisors on the

@@ -7,7 +7,9 @@ It listens to the journal and pushes to the consoles through the hub:
   customer's contact history. The customer and history are fetched when the call is
   queued (while it waits), so the pop itself costs no database round-trip;
 - `agent.state` to the agent and to the tenant's supervisors at every change;
-- `call.update` to the agent as their call is answered, put on hold, ended.
+- `call.update` to the agent as their call is answered (`answered_at`), put on hold,
+  ended, and as its recording starts, pauses and resumes (`recording`, told by
+  `cti.recording.Recorder.on_change`).
 
 Actions from the pages go to the tenant's ACD runner; every one is checked against
 the user's tenant and role, and refusals come back as `CenterError`. Call controls
@@ -51,6 +53,7 @@ from agent_console.ws import (
 from cti.config import PlatformConfig, TenantConfig
 from cti.console_campaigns import CampaignDesk
 from cti.errors import AsteriskError
+from cti.recording import ActiveRecording
 from cti.store import customers as customer_store
 from cti.store.journal import Journal
 from cti.store.models import Callback
@@ -255,6 +258,23 @@ class ConsoleBridge:
         if event.kind == ev.CALL_ANSWERED and event.agent_id not in (None, key[1]):
             return
         call.update(state=state, since=event.at)
+        if event.kind == ev.CALL_ANSWERED:
+            call.setdefault("answered_at", event.at)  # the call's duration runs from here
+        self.hub.to_agent(key[0], key[1], message("call.update", **call))
+
+    def recording_changed(self, recording: ActiveRecording) -> None:
+        """The recorder started, paused, resumed or ended the recording of a call: the
+        agent's console shows it (`recording`: `recording`, `paused`, or absent)."""
+        key = self.by_call.get((recording.tenant, recording.call_id))
+        if key is None and recording.agent_id is not None:
+            key = (recording.tenant, recording.agent_id)
+        call = self.calls.get(key) if key is not None else None
+        if key is None or call is None or call["call_id"] != recording.call_id:
+            return
+        state = None if recording.state == "ended" else recording.state
+        if call.get("recording") == state:
+            return
+        call["recording"] = state
         self.hub.to_agent(key[0], key[1], message("call.update", **call))
 
     def _drop_call(self, tenant: str, agent: str, call_id: str | None, why: str) -> None:
@@ -352,6 +372,8 @@ class ConsoleBridge:
             view["agents"] = [self._agent_view(tid, a.id) for a in tenant.agents]
             for queue, config in zip(view["queues"], tenant.queues, strict=True):
                 queue["thresholds"] = config.thresholds.model_dump(exclude_none=True)
+                # who serves the queue: the wallboard counts its agents by state
+                queue["agents"] = [a.id for a in tenant.agents if config.id in a.queues]
             if self.live is not None:
                 view["stats"] = self.live(tid)
         return view
@@ -464,9 +486,15 @@ class ConsoleBridge:
             raise CenterError(f"{number} is one of our numbers: transfer to a queue instead")
 
     async def _dial(self, tenant: str, runner: AcdRunner, agent: str, body: Dial) -> dict[str, Any]:
+        """Click-to-call; the customer named, if any, must be one of the tenant's (the
+        outbound call is then theirs: its row carries their id)."""
         self.check_free(tenant, agent)
+        if body.customer_id is not None:
+            scope = customer_store.TenantScope.from_config(self.tenants[tenant])
+            if await customer_store.get(self.engine, scope, body.customer_id) is None:
+                raise CenterError(f"no customer {body.customer_id!r} in this tenant")
         call_id = f"out-{uuid.uuid4().hex[:20]}"
-        await runner.dial(agent, body.number, call_id)
+        await runner.dial(agent, body.number, call_id, customer_id=body.customer_id)
         return self.dialing(tenant, agent, call_id, body.number, body.customer_id)
 
     def check_free(self, tenant: str, agent: str) -> None:

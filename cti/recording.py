@@ -134,6 +134,13 @@ class ActiveRecording:
             "pauses": [list(p) for p in self.pauses],
         }
 
+    @property
+    def state(self) -> str:
+        """`recording`, `paused`, or `ended` (the talk is over)."""
+        if self.ended_at is not None:
+            return "ended"
+        return "paused" if self.paused else "recording"
+
     def view(self) -> dict[str, Any]:
         """What the console's ack carries."""
         return {
@@ -172,6 +179,8 @@ class Recorder:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._write = asyncio.Lock()
         self._purger: asyncio.Task[None] | None = None
+        # told of every change (started, paused, resumed, ended): the console shows it
+        self.on_change: Callable[[ActiveRecording], None] | None = None
 
     # -- journal in ----------------------------------------------------------------------
 
@@ -245,6 +254,7 @@ class Recorder:
                 return
             log.info("recording call %s of %s into %s", call_id, tenant, path)
             await self._save(recording)
+        self._changed(recording)
 
     async def _finish(self, recording: ActiveRecording) -> None:
         async with recording.lock:
@@ -252,6 +262,14 @@ class Recorder:
                 await self.ami.action("StopMixMonitor", Channel=recording.channel)
             self._forget(recording)
             await self._save(recording)
+        self._changed(recording)
+
+    def _changed(self, recording: ActiveRecording) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(recording)
+            except Exception:  # the recording goes on whatever its watcher does
+                log.exception("the recording watcher failed on %s", recording.call_id)
 
     def _forget(self, recording: ActiveRecording) -> None:
         self.active.pop((recording.tenant, recording.call_id), None)
@@ -293,6 +311,7 @@ class Recorder:
                 recording.pauses.pop()
                 raise CenterError(f"the recording could not be paused: {exc}") from None
             await self._save(recording)
+        self._changed(recording)
 
     async def resume(self, recording: ActiveRecording) -> None:
         async with recording.lock:
@@ -309,6 +328,7 @@ class Recorder:
             if recording.paused:  # the call may have ended meanwhile, closing the pause
                 recording.resume(self.clock())
             await self._save(recording)
+        self._changed(recording)
 
     # -- the daily purge -----------------------------------------------------------------
 

@@ -136,6 +136,7 @@ class Service:
         self.recorder = Recorder(config, self.ami, self.calls, self.engine, settings.recordings_dir)
         self.journal.subscribe(self.recorder.on_event)
         self.console.recorder = self.recorder
+        self.recorder.on_change = self.console.recording_changed
         self.call_changes: list[CallChange] = []
         self._http: _QuietServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []

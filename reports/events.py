@@ -7,7 +7,8 @@ historical figures cannot disagree. Pure data, standard library only.
 
 Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itself):
 
-- `call.arrived`      data: ani, dnis, direction ("inbound" | "outbound")
+- `call.arrived`      data: ani, dnis, direction ("inbound" | "outbound"), customer_id
+                      (a click-to-call to a customer's record), campaign
 - `ivr.finished`      data: path (list of node ids), customer_id, tier, language,
                       variables (what was keyed in), timeline (list of steps), result
 - `call.queued`       queue; data: tier, customer_id, caller_number, callback (bool),

@@ -235,6 +235,7 @@ class Folder:
             row.dnis = data.get("dnis") or row.dnis
             row.direction = data.get("direction", row.direction)
             row.campaign = data.get("campaign") or row.campaign
+            row.customer_id = data.get("customer_id") or row.customer_id  # click-to-call
         elif kind == ev.IVR_FINISHED:
             row.ivr_left_at = at
             path = data.get("path")

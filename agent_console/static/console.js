@@ -17,6 +17,7 @@ import {
   showUser,
   wireSignOut,
 } from "/static/common.js";
+import { customerSearch } from "/static/customers.js";
 import { popView } from "/static/pop.js";
 
 const STATE_NAMES = {
@@ -28,6 +29,7 @@ const STATE_NAMES = {
   wrap_up: "Wrap-up",
 };
 const CALL_NAMES = {
+  dialing: "Dialing",
   ringing: "Ringing",
   consulting: "Consultation",
   talking: "Talking",
@@ -90,7 +92,6 @@ function onPush(msg) {
   else if (msg.type === "screen_pop") onScreenPop(msg);
   else if (msg.type === "call.update") onCallUpdate(msg);
   else if (msg.type === "campaign.preview") state.preview = msg.preview;
-  else if (msg.type === "alert") showError(msg.detail ?? msg.text ?? JSON.stringify(msg));
   renderAll();
 }
 
@@ -147,6 +148,8 @@ function onCallUpdate(msg) {
     number: msg.number,
     campaign: msg.campaign,
     dispositions: msg.dispositions,
+    answered_at: msg.answered_at, // the call's duration runs from here (hold or not)
+    recording: msg.recording, // "recording", "paused", or none: the call is not recorded
   };
   if (msg.state === "ended" && state.wrap?.call_id !== msg.call_id) setWrap(wrapFor(msg.call_id));
 }
@@ -238,12 +241,27 @@ function renderCall() {
   badge.dataset.state = call?.state ?? "";
   badge.textContent = call ? (CALL_NAMES[call.state] ?? call.state) : "";
   setSince($("#call-timer"), call?.since ?? null);
+  renderDuration(call);
   $("#call-queue").textContent =
     call?.state === "consulting"
       ? `${call.from_agent} consults you about this caller`
       : call?.queue
         ? `Queue: ${queueName(call.queue)}`
         : "";
+}
+
+/** The call's duration since the answer: it runs through hold and resume, and stops
+ * at the end of the talk. */
+function renderDuration(call) {
+  const answered = call?.answered_at ?? null;
+  const el = $("#call-duration");
+  $("#call-length").hidden = answered == null;
+  if (answered != null && call.state === "ended") {
+    setSince(el, null);
+    el.textContent = duration(Math.max(0, call.since - answered));
+  } else {
+    setSince(el, answered);
+  }
 }
 
 function renderControls() {
@@ -282,6 +300,14 @@ function renderCallControls(off) {
   $("#transfer-queue").hidden = kind !== "queue";
   $("#transfer-agent").hidden = kind !== "agent";
   $("#transfer-number").hidden = kind !== "number";
+  const recording = live ? call.recording : null;
+  $("#recording-controls").hidden = !recording;
+  const badge = $("#recording-state");
+  badge.dataset.recording = recording ?? "";
+  badge.textContent = recording === "paused" ? "Recording paused" : "Recording";
+  const toggle = $("#btn-recording");
+  toggle.textContent = recording === "paused" ? "Resume recording" : "Pause recording";
+  toggle.disabled = off;
   $("#consult-controls").hidden = !consulting;
   $("#consulting").textContent = consulting ? `Talking to ${colleagueName(call.consulting)}` : "";
   $("#btn-transfer-complete").disabled = off;
@@ -289,7 +315,10 @@ function renderCallControls(off) {
   const idle = !call || ["ended", "missed", "gone"].includes(call.state);
   const canDial = !off && idle && ["ready", "not_ready"].includes(state.agent?.state);
   $("#btn-dial").disabled = !canDial;
-  for (const button of document.querySelectorAll("#pop-panel .dial")) button.disabled = !canDial;
+  // click-to-call from a record: the caller's (pop) or one found in the search
+  for (const button of document.querySelectorAll("#pop-panel .dial, #customer-panel .dial")) {
+    button.disabled = !canDial;
+  }
   $("#btn-callback").disabled = off;
   const number = $("#callback-number");
   if (!number.value && state.pop?.caller_number) number.placeholder = state.pop.caller_number;
@@ -444,6 +473,15 @@ $("#btn-hangup").addEventListener("click", () => callAct("call.hangup"));
 $("#btn-hold").addEventListener("click", () =>
   callAct(state.call?.state === "on_hold" ? "call.unhold" : "call.hold"),
 );
+$("#btn-recording").addEventListener("click", () =>
+  act(state.call?.recording === "paused" ? "recording.resume" : "recording.pause").then((result) => {
+    // the ack says at once what the call.update push will confirm
+    if (result && state.call?.call_id === result.call_id) {
+      state.call = { ...state.call, recording: result.recording };
+      renderControls();
+    }
+  }),
+);
 $("#transfer-kind").addEventListener("change", () => renderControls());
 $("#transfer-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -500,6 +538,7 @@ $("#wrapup-form").addEventListener("submit", (event) => {
   attempt(saveWrapUp).finally(() => renderControls());
 });
 
+customerSearch({ onDial: dialCustomer, queueName, dispositionLabel, changed: renderControls });
 wireSignOut();
 onTick(renderControls);
 socket.start();

@@ -1,8 +1,10 @@
 // The supervisors' history page: the KPIs of a date range by queue, agent, interval, day
 // or month (GET /api/kpis), their CSV (/api/kpis.csv) and charts (/api/kpis/chart.svg),
-// the abandoned calls not called back (/api/calls/abandoned) with each call's record
-// (/api/calls/{id}), and an Erlang C staffing estimate (/api/staffing). The tenant's
-// time zone, queues and agents come from /api/meta. Every failure is shown.
+// the abandoned calls not called back (/api/calls/abandoned), each to call back
+// (POST /api/calls/{id}/callback) or to open (/api/calls/{id}: its record, and its
+// recording's player when it has one the user may play), the callbacks to follow up
+// (/api/callbacks) to cancel or move, and an Erlang C staffing estimate (/api/staffing).
+// The tenant's time zone, queues and agents come from /api/meta. Every failure is shown.
 
 import {
   $,
@@ -244,6 +246,15 @@ function renderAbandoned(calls) {
         h("td", {}, c.customer_id ?? "–"),
         h("td", {}, moment(c.queued_at)),
         h("td", { class: "num" }, duration(c.queue_seconds)),
+        h(
+          "td",
+          {},
+          h(
+            "button",
+            { type: "button", class: "secondary small call-back", onclick: (e) => attempt(() => callBack(c, e.target)) },
+            "Call back",
+          ),
+        ),
       ),
     ),
   );
@@ -262,7 +273,7 @@ function fieldValue(key, value) {
 
 async function showCall(callId) {
   const record = await api("GET", `/api/calls/${encodeURIComponent(callId)}`);
-  const { events = [], ...fields } = record;
+  const { events = [], recording = null, ...fields } = record;
   $("#call-title").textContent = `Call ${callId}`;
   $("#call-fields").replaceChildren(
     ...Object.entries(fields).flatMap(([key, value]) => [
@@ -274,6 +285,7 @@ async function showCall(callId) {
     .filter((e) => e.kind.startsWith("ivr.") && Array.isArray(e.data?.path))
     .flatMap((e) => e.data.path);
   $("#call-ivr").textContent = path.length ? path.join(" › ") : "none recorded";
+  renderRecording(recording);
   $("#call-events tbody").replaceChildren(
     ...events.map((e) =>
       h(
@@ -289,6 +301,115 @@ async function showCall(callId) {
   );
   $("#call-record").hidden = false;
   $("#call-record").scrollIntoView({ block: "nearest" });
+}
+
+/** The call's recording, when it has one the user may play: a player, and its pauses
+ * (the file holds the call without them). */
+function renderRecording(recording) {
+  const box = $("#call-recording");
+  box.hidden = !recording;
+  if (!recording) {
+    box.replaceChildren();
+    return;
+  }
+  const pauses = recording.pauses || [];
+  box.replaceChildren(
+    h("h4", {}, "Recording"),
+    recording.ended
+      ? h("audio", { id: "call-audio", controls: true, preload: "metadata", src: recording.url })
+      : h("p", { class: "muted" }, "The call is still being recorded."),
+    pauses.length
+      ? h(
+          "p",
+          { class: "muted", id: "call-pauses" },
+          `Paused ${pauses.length} time(s), ${duration(recording.paused_seconds)} in all: ` +
+            pauses.map(([start, end]) => `${moment(start, "medium")} – ${moment(end, "medium")}`).join(", "),
+        )
+      : null,
+  );
+}
+
+/** Call an abandoned caller back now, through the call's queue. */
+async function callBack(call, button) {
+  button.disabled = true;
+  try {
+    const made = await api("POST", `/api/calls/${encodeURIComponent(call.call_id)}/callback`);
+    button.replaceWith(h("span", { class: "muted requested" }, made.merged ? "Already asked" : "Requested"));
+    notice(`Callback to ${made.number} requested through ${meta.queues.get(made.queue)?.name ?? made.queue}.`);
+  } finally {
+    button.disabled = false;
+  }
+  await loadCallbacks();
+}
+
+// --- callbacks to follow up ---------------------------------------------------------------
+
+const CHANGEABLE = new Set(["pending", "retry", "reserved"]); // not one being dialed now
+
+function notice(text) {
+  const el = $("#callback-notice");
+  el.textContent = text;
+  el.hidden = false;
+}
+
+async function loadCallbacks() {
+  const status = $("#callbacks-status").value;
+  const found = await api("GET", `/api/callbacks?status=${encodeURIComponent(status)}`);
+  renderCallbacks(found.callbacks);
+}
+
+function renderCallbacks(callbacks) {
+  $("#callbacks tbody").replaceChildren(...callbacks.map(callbackRow));
+  $("#callbacks-empty").hidden = callbacks.length > 0;
+}
+
+function callbackRow(cb) {
+  const at = h("input", { type: "datetime-local", class: "move-at", "aria-label": "New time" });
+  const actions = CHANGEABLE.has(cb.status)
+    ? h(
+        "td",
+        { class: "actions" },
+        h(
+          "button",
+          { type: "button", class: "secondary small cancel", onclick: () => attempt(() => cancelCallback(cb)) },
+          "Cancel",
+        ),
+        at,
+        h(
+          "button",
+          { type: "button", class: "secondary small move", onclick: () => attempt(() => moveCallback(cb, at.value)) },
+          "Move",
+        ),
+      )
+    : h("td", { class: "muted" }, "–");
+  return h(
+    "tr",
+    { dataset: { ref: cb.ref, status: cb.status } },
+    h("td", {}, cb.number),
+    h("td", {}, meta.queues.get(cb.queue)?.name ?? cb.queue ?? "–"),
+    h("td", {}, cb.source),
+    h("td", { class: "status" }, cb.status),
+    h("td", { class: "num" }, count(cb.attempts)),
+    h("td", {}, cb.last_result ?? "–"),
+    h("td", { class: "due" }, cb.due_at != null ? moment(cb.due_at) : CHANGEABLE.has(cb.status) ? "now" : "–"),
+    h("td", {}, moment(cb.requested_at)),
+    actions,
+  );
+}
+
+async function cancelCallback(cb) {
+  await api("POST", `/api/callbacks/${encodeURIComponent(cb.ref)}/cancel`);
+  notice(`Callback to ${cb.number} cancelled.`);
+  await loadCallbacks();
+}
+
+async function moveCallback(cb, when) {
+  if (!when) throw new Error("Choose the new day and time of the callback.");
+  const at = new Date(when).getTime() / 1000;
+  if (!Number.isFinite(at)) throw new Error("That is not a day and time.");
+  const moved = await api("POST", `/api/callbacks/${encodeURIComponent(cb.ref)}/reschedule`, { at });
+  notice(`Callback to ${cb.number} moved to ${moment(moved.due_at)}.`);
+  await loadCallbacks();
 }
 
 // --- staffing --------------------------------------------------------------------------
@@ -366,13 +487,26 @@ async function start() {
   for (const id of ["#by", "#queue", "#agent"]) {
     $(id).addEventListener("change", () => attempt(load));
   }
+  $("#open-call").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const callId = $("#open-call-id").value.trim();
+    attempt(() => {
+      if (!callId) throw new Error("Type the id of the call to open.");
+      return showCall(callId);
+    });
+  });
+  $("#callbacks-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(loadCallbacks);
+  });
+  $("#callbacks-status").addEventListener("change", () => attempt(loadCallbacks));
   $("#staffing").addEventListener("submit", (event) => {
     event.preventDefault();
     attempt(estimate);
   });
   await attempt(loadMeta);
   setRange("today");
-  await load();
+  await Promise.all([load(), attempt(loadCallbacks)]);
 }
 
 attempt(start);

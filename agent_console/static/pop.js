@@ -78,7 +78,8 @@ function yesNo(flag) {
   return flag == null ? "–" : flag ? "yes" : "no";
 }
 
-function historyView(pop, ctx) {
+/** The customer's previous calls and open callbacks (`pop.history`), as tables. */
+export function historyView(pop, ctx) {
   const calls = (pop.history?.calls || []).filter((call) => call.call_id !== pop.call_id);
   const callbacks = pop.history?.callbacks || [];
   const parts = [h("h3", {}, `Previous calls (${calls.length})`)];

@@ -1,5 +1,6 @@
 // The supervisors' wallboard: per queue the calls waiting, longest current wait,
-// service level, ASA, abandonment and counts today; the agents with their state and
+// service level, ASA, abandonment and counts today, and its agents by state (the
+// snapshot says who serves each queue); the agents with their state and
 // time in it; alerts when a queue's figure crosses its configured thresholds; and
 // changing an agent's state. The snapshot replaces everything after every
 // (re)connection; `queue.stats`, `tenant.stats`, `agent.stats` and `agent.state`
@@ -46,7 +47,7 @@ const FIGURES = [
 ];
 
 const state = {
-  queues: [], // [{id, name, thresholds}]
+  queues: [], // [{id, name, thresholds, agents: the ids of the agents serving it}]
   agents: new Map(), // id -> {agent_id, name, state, reason, since}
   queueStats: new Map(),
   agentStats: new Map(),
@@ -106,7 +107,7 @@ function onPush(msg) {
     const agent = state.agents.get(msg.agent_id);
     if (!agent) return; // not one of this tenant's configured agents
     Object.assign(agent, { state: msg.state, reason: msg.reason, since: msg.since });
-  } else if (msg.type === "alert") showError(msg.detail ?? msg.text ?? JSON.stringify(msg));
+  }
   render();
 }
 
@@ -132,6 +133,7 @@ function buildQueues() {
         { class: "panel queue", dataset: { queue: q.id } },
         h("h2", {}, q.name),
         h("div", { class: "tiles" }, tiles(q.id)),
+        h("div", { class: "counts queue-agents", dataset: { queue: q.id }, "aria-label": `Agents of ${q.name}` }),
       ),
     ),
   );
@@ -212,7 +214,7 @@ function renderAgents() {
     const row = document.querySelector(`#agents tr[data-agent="${CSS.escape(agent.agent_id)}"]`);
     if (!row) continue;
     const stats = state.agentStats.get(agent.agent_id);
-    const shown = agent.state === "on_call" && stats?.state === "hold" ? "hold" : agent.state;
+    const shown = shownState(agent);
     const badge = row.querySelector(".state");
     badge.dataset.state = shown;
     badge.textContent = STATE_NAMES[shown] ?? shown;
@@ -223,12 +225,35 @@ function renderAgents() {
     row.querySelector(".aht").textContent = duration(stats?.aht_seconds);
     if (agent.state !== "logged_out") counts.set(shown, (counts.get(shown) ?? 0) + 1);
   }
-  $("#agent-counts").replaceChildren(
-    ...[...counts.entries()].map(([s, n]) =>
-      h("span", { class: "badge", dataset: { state: s } }, `${STATE_NAMES[s] ?? s}: ${n}`),
-    ),
-  );
+  $("#agent-counts").replaceChildren(...countBadges(counts));
+  for (const q of state.queues) {
+    const box = document.querySelector(`.queue-agents[data-queue="${CSS.escape(q.id)}"]`);
+    if (!box) continue;
+    const members = new Map();
+    for (const id of q.agents || []) {
+      const shown = shownState(state.agents.get(id));
+      if (shown && shown !== "logged_out") members.set(shown, (members.get(shown) ?? 0) + 1);
+    }
+    box.replaceChildren(
+      ...(members.size ? countBadges(members) : [h("span", { class: "muted" }, "No agent logged in")]),
+    );
+  }
   renderAgentControls();
+}
+
+/** The state shown for an agent: on hold while their caller is (from agent.stats). */
+function shownState(agent) {
+  if (!agent) return null;
+  const stats = state.agentStats.get(agent.agent_id);
+  return agent.state === "on_call" && stats?.state === "hold" ? "hold" : agent.state;
+}
+
+/** "Ready: 2"-like badges of agents by state, in the order of STATE_NAMES. */
+function countBadges(counts) {
+  const order = Object.keys(STATE_NAMES);
+  return [...counts.entries()]
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([s, n]) => h("span", { class: "badge", dataset: { state: s } }, `${STATE_NAMES[s] ?? s}: ${n}`));
 }
 
 function renderAgentControls() {

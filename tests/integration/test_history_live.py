@@ -13,17 +13,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
+import wave
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, expect
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from cti.store import rollup
-from cti.store.models import Call, Event
+from cti.store.models import Call, Callback, Event, Recording
 from cti.store.users import create_user
 from tests.integration.center import Center
 from tests.integration.test_pages_live import (
@@ -80,7 +84,7 @@ def _event(n: int, at: float, kind: str, data: dict[str, Any], queue: str | None
 async def seed_today(center: Center) -> None:
     """Sales: 3 offered, 2 answered (alice, bob), 1 abandoned; support: 1 answered (bob)."""
     zone = ZoneInfo(center.service.config.tenants[0].tenant.timezone)
-    midnight = datetime.combine(datetime.now(zone).date(), time(), tzinfo=zone).timestamp()
+    midnight = datetime.combine(datetime.now(zone).date(), clock_time(), tzinfo=zone).timestamp()
     at = midnight + 9 * 3600
     lost = at + 600
     async with center.service.engine.begin() as conn:
@@ -175,7 +179,7 @@ async def test_a_supervisor_reads_the_history_downloads_it_and_opens_an_abandone
     await expect(lost).to_contain_text(CALLER)
     await expect(lost).to_contain_text("0:40")
     await expect(lost).to_contain_text("9:10")  # queued at 09:10 in the tenant's time zone
-    await lost.locator("button").click()
+    await lost.locator("button.link-button").click()
     record = page.locator("#call-record")
     await expect(record).to_be_visible()
     await expect(page.locator("#call-title")).to_have_text("Call lost-1")
@@ -220,3 +224,125 @@ async def test_a_supervisor_reads_the_history_downloads_it_and_opens_an_abandone
     await page.click("#sign-in")
     await expect(page).to_have_url(base + "/history")
     await expect(figures(page, "sales", "offered")).to_have_text("3")
+
+
+def _callback(ref: str, number: str, status: str, due: float | None, now: float) -> dict:
+    return {
+        "tenant_id": "acme",
+        "ref": ref,
+        "number": number,
+        "queue": "sales",
+        "source": "web",
+        "requested_at": now - 3600,
+        "window_start": due,
+        "due_at": due,
+        "status": status,
+        "attempts": 3 if status == "failed" else 0,
+        "outcome": "no_answer" if status == "failed" else None,
+        "updated_at": now - 60,
+    }
+
+
+def _wav(path: Path, seconds: float) -> None:
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\0\0" * int(8000 * seconds))
+
+
+async def test_a_supervisor_calls_back_an_abandoned_caller_and_follows_up_the_callbacks(
+    center: Center, open_page: Callable[[], Any], tmp_path: Path
+) -> None:
+    """The history page's callbacks: call back an abandoned caller, cancel one callback
+    and move another; and the player of a recorded call's record."""
+    engine = center.service.engine
+    await create_user(engine, "acme", "sam", "supervisor", "sam's password")
+    await seed_today(center)
+    now = time.time()
+    tomorrow = now + 86_400
+    file = tmp_path / "sale-1.wav"
+    _wav(file, 3.0)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Callback.__table__),
+            [
+                _callback("web-1", "+33622222201", "pending", tomorrow, now),
+                _callback("web-2", "+33622222202", "pending", tomorrow, now),
+                _callback("web-3", "+33622222203", "failed", None, now),
+            ],
+        )
+        await conn.execute(
+            insert(Recording.__table__).values(
+                tenant_id="acme",
+                call_id="sale-1",
+                path=str(file),
+                queue="sales",
+                agent_id="alice",
+                started_at=now - 10,
+                ended_at=now - 5,
+                paused_seconds=2.0,
+                pauses=[[now - 9, now - 7]],
+            )
+        )
+    page: Page = await open_page()
+    base = base_url(center)
+    await sign_in(page, base, "sam", "sam's password")
+    await expect(page).to_have_url(base + "/wallboard")
+    await page.goto(base + "/history")
+
+    callbacks = page.locator("#callbacks tbody tr")
+    await expect(callbacks).to_have_count(3)
+    failed = page.locator('#callbacks tr[data-ref="web-3"]')
+    await expect(failed).to_contain_text("no_answer")
+    await expect(failed.locator("button")).to_have_count(0)  # one that failed is not moved here
+
+    # (a) the abandoned caller is called back through the call's queue
+    lost = page.locator('#abandoned tr[data-call="lost-1"]')
+    await lost.locator("button.call-back").click()
+    await expect(lost).to_contain_text("Requested")
+    await expect(page.locator("#callback-notice")).to_contain_text(f"Callback to {CALLER}")
+    await expect(callbacks).to_have_count(4)
+    asked = page.locator("#callbacks tbody tr", has_text=CALLER)
+    await expect(asked).to_contain_text("abandoned")
+    async with engine.connect() as conn:
+        [row] = (await conn.execute(select(Callback).where(Callback.number == CALLER))).all()
+    assert (row.source, row.queue) == ("abandoned", "sales")
+
+    # (b) one is cancelled, another moved to a day and time chosen in the page
+    await page.locator('#callbacks tr[data-ref="web-1"] button.cancel').click()
+    await expect(page.locator('#callbacks tr[data-ref="web-1"]')).to_have_count(0)
+    await expect(page.locator("#callback-notice")).to_contain_text("cancelled")
+    moved = page.locator('#callbacks tr[data-ref="web-2"]')
+    await moved.locator("input.move-at").fill("2031-05-04T10:30")
+    await moved.locator("button.move").click()
+    await expect(page.locator("#callback-notice")).to_contain_text("moved")
+    await expect(moved.locator(".due")).to_contain_text("2031")
+    await screenshot(page, "history-callbacks.png")
+    async with engine.connect() as conn:
+        rows = {
+            r.ref: r
+            for r in (await conn.execute(select(Callback).where(Callback.ref.like("web-%")))).all()
+        }
+    assert rows["web-1"].status == "cancelled"
+    assert rows["web-2"].status == "pending"
+    due = await page.evaluate("() => new Date('2031-05-04T10:30').getTime() / 1000")
+    assert rows["web-2"].due_at == pytest.approx(due)
+    await page.locator('#callbacks tr[data-ref="web-2"] input.move-at').fill("2001-01-01T10:00")
+    await page.locator('#callbacks tr[data-ref="web-2"] button.move').click()
+    await expect(page.locator("#errors .error-item")).to_contain_text("HTTP 422")
+
+    # (c) a recorded call's record has its player, the abandoned call's has none
+    await page.fill("#open-call-id", "sale-1")
+    await page.click("#open-call button")
+    await expect(page.locator("#call-title")).to_have_text("Call sale-1")
+    audio = page.locator("#call-audio")
+    await expect(audio).to_have_attribute("src", "/api/recordings/sale-1")
+    await page.wait_for_function(
+        "() => document.querySelector('#call-audio').duration > 2.5", timeout=15_000
+    )
+    await expect(page.locator("#call-pauses")).to_contain_text("Paused 1 time(s), 0:02")
+    await screenshot(page, "history-recording.png")
+    await lost.locator("td button.link-button").click()
+    await expect(page.locator("#call-title")).to_have_text("Call lost-1")
+    await expect(page.locator("#call-recording")).to_be_hidden()

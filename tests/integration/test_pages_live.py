@@ -18,14 +18,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import insert, select
 
+from cti.ami_events import UserEvent
 from cti.config import PlatformConfig
 from cti.store import campaigns as campaign_store
 from cti.store import customers as customer_store
-from cti.store.models import Call, Callback
+from cti.store.models import Call, Callback, Recording
 from cti.store.users import create_user
 from tests.integration.center import Center, fast_config
 from tests.integration.conftest import until
@@ -239,11 +241,22 @@ async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them
     await center.call(caller=JEANNE, keys="1")
     await expect(alice.locator("#call-state")).to_have_text("Talking")
     await expect(alice.locator("#pop-panel .dial")).to_have_count(1)  # click-to-call
+    await expect(alice.locator("#call-length")).to_be_visible()
+    await asyncio.sleep(2.5)
     await alice.click("#btn-hold")
     await expect(alice.locator("#call-state")).to_have_text("On hold")
     await expect(alice.locator("#btn-hold")).to_have_text("Resume")
+    # the time in the state starts again at the hold; the call's duration runs on
+    await expect(alice.locator("#call-timer")).to_have_text(re.compile(r"^0:0[01]$"))
+    two_seconds_or_more = re.compile(r"^0:0[2-9]$|^0:[1-5]\d$")
+    await expect(alice.locator("#call-duration")).to_have_text(two_seconds_or_more)
     await alice.click("#btn-hold")
     await expect(alice.locator("#call-state")).to_have_text("Talking")
+    await expect(alice.locator("#call-duration")).to_have_text(two_seconds_or_more)
+    await alice.reload()  # the resync's snapshot keeps the call's duration
+    await expect(alice.locator("#call-state")).to_have_text("Talking")
+    await expect(alice.locator("#call-duration")).to_have_text(two_seconds_or_more)
+    await screenshot(alice, "console-call-duration.png")
 
     await alice.select_option("#transfer-kind", "agent")
     await alice.select_option("#transfer-agent", "carol")
@@ -279,6 +292,129 @@ async def test_an_agent_holds_then_hands_the_caller_to_a_colleague_who_sees_them
     assert by_agent["alice"].transfers == 1 and by_agent["alice"].hold_seconds > 0
     assert by_agent["carol"].call_id == by_agent["alice"].call_id + "-t1"
     assert by_agent["carol"].customer_id == "C001"
+
+
+async def test_an_agent_pauses_then_resumes_the_recording_of_her_call_from_the_console(
+    center_factory: Callable[..., Any],
+    example_config: PlatformConfig,
+    open_page: Any,
+    tmp_path: Path,
+) -> None:
+    """A call of a recording queue: the console says it is recorded, the agent pauses
+    (the page says so) and resumes; the recording's row lists the pause."""
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"record": True, "wrapup_max_seconds": 60})
+    )
+    recorder = center.service.recorder
+    recorder.root = tmp_path / "recordings"
+    await create_user(
+        center.service.engine, "acme", "alice", "agent", "correct horse", agent_id="alice"
+    )
+    await center.phone("1001", ring="1", talk="30")
+    page: Page = await open_page()
+    await ready_agent(page, base_url(center), "alice")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+    await expect(page.locator("#recording-controls")).to_be_hidden()
+
+    await center.call(keys="1", hold=60)
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+    await expect(page.locator("#recording-state")).to_have_text("Recording")
+    [(_, call_id)] = recorder.active
+    await page.click("#btn-recording")
+    await expect(page.locator("#recording-state")).to_have_text("Recording paused")
+    await expect(page.locator("#btn-recording")).to_have_text("Resume recording")
+    assert recorder.active[("acme", call_id)].paused
+    await screenshot(page, "console-recording-paused.png")
+    await asyncio.sleep(1.5)
+    await page.click("#btn-recording")
+    await expect(page.locator("#recording-state")).to_have_text("Recording")
+    await expect(page.locator("#btn-recording")).to_have_text("Pause recording")
+    await page.reload()  # a resync keeps it
+    await expect(page.locator("#recording-state")).to_have_text("Recording")
+    await page.click("#btn-hangup")
+    await expect(page.locator("#agent-state")).to_have_text("Wrap-up")
+    await expect(page.locator("#recording-controls")).to_be_hidden()
+
+    await until(lambda: not recorder.active and not recorder._tasks, what="recording saved")
+    async with center.service.engine.connect() as conn:
+        row = (await conn.execute(select(Recording).where(Recording.call_id == call_id))).one()
+    [[start, end]] = row.pauses
+    assert row.started_at < start < end < row.ended_at
+    assert end - start >= 1.0 and row.paused_seconds == pytest.approx(end - start, abs=0.01)
+
+
+async def test_an_idle_agent_finds_a_customer_and_calls_them_from_their_record(
+    center_factory: Callable[..., Any], example_config: PlatformConfig, open_page: Any
+) -> None:
+    """Click-to-call from the console's customer search: the customer's phone rings and
+    the outbound call is theirs; another tenant's customer cannot be named."""
+    center: Center = await center_factory(
+        fast_config(example_config, sales={"wrapup_max_seconds": 60})
+    )
+    engine = center.service.engine
+    await create_user(engine, "acme", "alice", "agent", "correct horse", agent_id="alice")
+    await jeanne_with_a_past_call(center)
+    globex = customer_store.TenantScope("globex")
+    await customer_store.create(engine, globex, id="G001", name="Gus", phones=["+33612349999"])
+    await center.phone("1001", ring="1", talk="30")
+    await center.phone(JEANNE[1:], ring="1", talk="30")  # Jeanne's phone
+    events: list[Any] = []
+    center.service.ami.subscribe(events.append)
+    page: Page = await open_page()
+    base = base_url(center)
+    await ready_agent(page, base, "alice")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+
+    # the server checks the customer named with call.dial against the agent's tenant
+    async with httpx.AsyncClient(base_url=base) as http:
+        login = await http.post(
+            "/api/login",
+            json={"tenant": "acme", "username": "alice", "password": "correct horse"},
+        )
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        for customer in ("G001", "nobody"):
+            refused = await http.post(
+                "/api/actions/call.dial",
+                json={"number": "+33612349999", "customer_id": customer},
+                headers=auth,
+            )
+            assert refused.status_code == 409, refused.text
+            assert f"no customer '{customer}' in this tenant" in refused.text
+    assert center.acd.agent_states["alice"] == "ready"
+
+    await page.fill("#customer-query", "Jeanne")
+    await page.click("#btn-customer-search")
+    await expect(page.locator("#customer-name")).to_have_text("Jeanne Martin")
+    record = page.locator("#customer-record")
+    await expect(record).to_contain_text("Tier 3")
+    await expect(page.locator("#customer-history tbody tr")).to_have_count(1)
+    await expect(record).to_contain_text("asked about her invoice")
+    call = page.locator("#customer-panel .dial")
+    await expect(call).to_have_count(1)
+    await expect(call).to_be_enabled()
+    await screenshot(page, "console-customer-search.png")
+    await call.click()
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+    await expect(call).to_be_disabled()  # one call at a time
+
+    def rang() -> bool:
+        return any(
+            isinstance(e, UserEvent)
+            and e.name == "CtiSimRang"
+            and e.fields.get("CtiExten") == JEANNE[1:]
+            for e in events
+        )
+
+    await until(rang, timeout=10, what="Jeanne's phone rang")
+    await page.click("#btn-hangup")
+    await expect(page.locator("#agent-state")).to_have_text("Ready")
+    await expect(call).to_be_enabled()
+    await center.service.journal.flush()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Call).where(Call.call_id.like("out-%")))).all()
+    [row] = rows
+    assert (row.direction, row.agent, row.customer_id) == ("outbound", "alice", "C001")
+    assert row.dnis == JEANNE
 
 
 async def test_an_unknown_caller_is_created_or_linked_from_the_pop(
@@ -361,6 +497,13 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await expect(alice.locator('.spy button[data-mode="listen"]')).to_be_disabled()
     await expect(tile(page, "sales", "calls_waiting").locator(".figure")).to_have_text("0")
     await expect(page.locator("#alerts .alert")).to_have_count(0)
+    # each queue counts its own agents by state (alice serves sales; bob both queues)
+    sales_agents = page.locator('.queue-agents[data-queue="sales"]')
+    support_agents = page.locator('.queue-agents[data-queue="support"]')
+    await expect(sales_agents).to_have_text("No agent logged in")
+    center.acd.login("bob")  # not ready
+    await expect(sales_agents).to_have_text("Not ready: 1")
+    await expect(support_agents).to_have_text("Not ready: 1")
 
     # a caller waits: the figures move, the threshold turns the tile amber, alert raised
     answered = await center.call(hold=30)
@@ -378,6 +521,8 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await alice.locator("select").select_option("ready")
     await alice.locator(".set-state button").click()
     await expect(alice.locator(".state")).to_have_text("On call")
+    await expect(sales_agents.locator(".badge")).to_have_text(["Not ready: 1", "On call: 1"])
+    await expect(support_agents).to_have_text("Not ready: 1")
     # and listens to it: her phone rings into the agent's call
     await alice.locator('.spy button[data-mode="listen"]').click()
     await expect(page.locator("#spy-note")).to_have_text(
@@ -400,6 +545,8 @@ async def test_the_wallboard_follows_queues_and_agents_live_and_sets_an_agent_st
     await alice.locator(".set-state button").click()
     await expect(alice.locator(".state")).to_have_text("Not ready")
     await expect(alice.locator(".reason")).to_have_text("break")
+    await expect(sales_agents).to_have_text("Not ready: 2")
+    await expect(support_agents).to_have_text("Not ready: 1")
     abandoned = await next_caller
     await expect(tile(page, "sales", "abandoned").locator(".figure")).to_have_text("1")
     rate = tile(page, "sales", "abandon_rate")

@@ -33,8 +33,12 @@ from cti.ami_events import UserEvent
 from cti.asterisk_conf import render_asterisk_config
 from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
+from cti.recording import ActiveRecording
 from cti.settings import Settings
 from cti.store.journal import Journal
+from reports import events as ev
+from reports.events import DomainEvent
+from reports.fold import Folded
 
 
 class NoAmi:
@@ -271,3 +275,42 @@ async def test_a_campaign_call_is_wrapped_up_with_the_campaigns_own_codes(
         await console.act(bob, "wrapup.done", WrapUpDone(disposition="info"))
     done = await console.act(bob, "wrapup.done", WrapUpDone(disposition="sale"))
     assert done["call_id"] == "cmp-1"
+
+
+async def test_the_console_follows_the_answer_and_the_recording_of_the_agents_call(
+    bridge: tuple[ConsoleBridge, NoAmi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, _ami = bridge
+    pushed: list[dict[str, Any]] = []
+    monkeypatch.setattr(console.hub, "to_agent", lambda _t, _a, payload: pushed.append(payload))
+    key = ("acme", "alice")
+    console.calls[key] = {"call_id": "L1", "state": "ringing", "since": 1.0, "queue": "sales"}
+    console.by_call[("acme", "L1")] = key
+    answered = DomainEvent("acme", 5.0, ev.CALL_ANSWERED, "L1", "alice", "sales")
+    console.on_event(answered, Folded())
+    console.on_event(DomainEvent("acme", 9.0, ev.CALL_HELD, "L1", "alice"), Folded())
+    assert pushed[-1]["state"] == "on_hold" and pushed[-1]["since"] == 9.0
+    assert pushed[-1]["answered_at"] == 5.0  # the call's duration runs on through the hold
+
+    recording = ActiveRecording("acme", "L1", Path("/r/L1.wav"), "PJSIP/x", "sales", "alice", 5.5)
+    shown = []
+    for change in ("start", "pause", "resume", "end"):
+        if change == "pause":
+            recording.pause(10.0)
+        elif change == "resume":
+            recording.resume(12.0)
+        elif change == "end":
+            recording.end(20.0)
+        console.recording_changed(recording)
+        shown.append(console.calls[key].get("recording"))
+    assert shown == ["recording", "paused", "recording", None]
+    assert [p.get("recording") for p in pushed[-4:]] == shown
+    assert console.snapshot(Principal("acme", "alice", "agent", "alice"))["call"] == {
+        **console.calls[key],
+        "recording": None,
+    }
+    # a recording of another call (not alice's current one) changes nothing
+    count = len(pushed)
+    other = ActiveRecording("acme", "L9", Path("/r/L9.wav"), "PJSIP/y", "sales", "alice", 5.0)
+    console.recording_changed(other)
+    assert len(pushed) == count and console.calls[key]["call_id"] == "L1"

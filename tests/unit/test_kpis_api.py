@@ -19,7 +19,7 @@ from cti.db import create_engine
 from cti.settings import Settings
 from cti.store import rollup, users
 from cti.store.journal import Journal
-from cti.store.models import Call
+from cti.store.models import Call, Recording
 from cti.store.schema import upgrade
 from reports.events import DomainEvent
 from tests.store.test_journal import T0, script
@@ -224,3 +224,33 @@ async def test_a_supervisor_calls_back_an_abandoned_caller(client: httpx.AsyncCl
     assert (await client.post("/api/calls/g1/callback", headers=sam)).status_code == 404
     alice = await token(client, "acme", "alice")
     assert (await client.post("/api/calls/ab2/callback", headers=alice)).status_code == 403
+
+
+async def test_a_call_record_says_where_to_play_its_recording_to_who_may(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Recording.__table__).values(
+                tenant_id="acme",
+                call_id="c1",
+                path="/nowhere/c1.wav",
+                queue="sales",
+                agent_id="alice",
+                started_at=T0,
+                ended_at=T0 + 30,
+                paused_seconds=2.0,
+                pauses=[[T0 + 5, T0 + 7]],
+            )
+        )
+    sam, alice = await token(client, "acme", "sam"), await token(client, "acme", "alice")
+    record = (await client.get("/api/calls/c1", headers=sam)).json()
+    assert record["recording"] == {
+        "url": "/api/recordings/c1",
+        "ended": True,
+        "paused_seconds": 2.0,
+        "pauses": [[T0 + 5, T0 + 7]],
+    }
+    # alice took the call, but the tenant does not let agents play recordings
+    assert (await client.get("/api/calls/c1", headers=alice)).json()["recording"] is None
+    assert (await client.get("/api/calls/ab1", headers=sam)).json()["recording"] is None

@@ -39,8 +39,9 @@ def recording() -> ActiveRecording:
 
 def test_pause_resume_and_end_fill_the_row() -> None:
     rec = recording()
+    assert rec.state == "recording"
     rec.pause(10.0)
-    assert rec.paused and rec.view()["recording"] == "paused"
+    assert rec.paused and rec.view()["recording"] == "paused" and rec.state == "paused"
     with pytest.raises(CenterError):
         rec.pause(11.0)
     assert rec.row()["paused_seconds"] == 0.0  # a running pause is not counted yet
@@ -50,6 +51,7 @@ def test_pause_resume_and_end_fill_the_row() -> None:
         rec.resume(13.0)
     rec.pause(20.0)
     rec.end(23.0)  # the call ends during a pause: the pause ends with it
+    assert rec.state == "ended"
     row = rec.row()
     assert row["pauses"] == [[10.0, 12.0], [20.0, 23.0]]
     assert row["paused_seconds"] == pytest.approx(5.0)

@@ -91,7 +91,16 @@ def test_click_to_call_is_an_outbound_row_outside_the_queue_figures() -> None:
     folder = Folder("t")
     changes = []
     for event in [
-        _e(1, ev.CALL_ARRIVED, "out-1", "alice", ani="1001", dnis="7002", direction="outbound"),
+        _e(
+            1,
+            ev.CALL_ARRIVED,
+            "out-1",
+            "alice",
+            ani="1001",
+            dnis="7002",
+            direction="outbound",
+            customer_id="C001",
+        ),
         _e(4, ev.CALL_ANSWERED, "out-1", "alice"),
         _e(10, ev.CALL_FINISHED, "out-1", "alice", outcome="answered", direction="outbound"),
         _e(10, ev.CALL_HUNGUP, "out-1", cause=None),
@@ -99,6 +108,7 @@ def test_click_to_call_is_an_outbound_row_outside_the_queue_figures() -> None:
         changes += folder.apply(event).calls
     row = folder.calls["out-1"]
     assert (row.direction, row.agent, row.dnis, row.queue) == ("outbound", "alice", "7002", None)
+    assert row.customer_id == "C001"  # the customer called from their record
     assert row.talk_seconds == 6 and row.ended_at == 10
     assert row.record() is None  # in no queue's figures
     assert all(c.before is None and c.after is None for c in changes)
