@@ -98,6 +98,8 @@ from acd.events import (
     Event,
     OfferAnswered,
     OfferNotAnswered,
+    OutboundAnswered,
+    OutboundEnded,
     WrapUpDone,
     WrapUpExtended,
 )
@@ -561,9 +563,11 @@ class AcdRunner:
         self, agent_id: str, number: str, call_id: str, campaign: Campaigned | None = None
     ) -> None:
         """Click-to-call: ring the agent's device; once answered it dials `number`.
-        The agent is kept from ACD offers meanwhile (not ready, `outbound call`). A
-        preview campaign's attempt (`campaign`) shows the campaign's caller ID and
-        reports its result; the agent is ready again after it."""
+        The agent is kept from ACD offers meanwhile: not ready (`outbound call`) until
+        the number answers, then on a call, then in wrap-up like after any call (see
+        `Router`), and ready again after it if they were before (else not ready as
+        they were). A preview campaign's attempt (`campaign`) shows the campaign's
+        caller ID and reports its result; the agent is ready again after it."""
         state = self.router.agent_state(agent_id)
         if state not in (AgentState.READY, AgentState.NOT_READY):
             raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
@@ -634,6 +638,7 @@ class AcdRunner:
                         self.tenant_id, self.clock(), ev.CALL_ANSWERED, out.call_id, out.agent_id
                     )
                 )
+            self.feed(OutboundAnswered(out.agent_id))  # on a call, as with any call
 
     def _outbound_ended(self, out: Outbound) -> None:
         self.channel_names.pop(out.call_id, None)
@@ -659,7 +664,10 @@ class AcdRunner:
                 DomainEvent(self.tenant_id, now, ev.CALL_HUNGUP, out.call_id, data={"cause": None})
             )
         agent = out.agent_id
-        if (
+        if out.answered:  # wrap-up, then ready or not ready as before the call
+            then = None if out.restore_ready else self.reasons.get(agent, "")
+            self.feed(OutboundEnded(agent, then_not_ready=then))
+        if (  # not answered: ready again if they were
             out.restore_ready
             and self.router.agent_state(agent) == AgentState.NOT_READY
             and self.reasons.get(agent) == OUTBOUND_REASON

@@ -9,10 +9,13 @@ queue KPI.
 
 from __future__ import annotations
 
+import pytest
+
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folder
-from reports.kpis import Outcome
+from reports.kpis import Outcome, occupancy, occupancy_with_acw
+from reports.live import LiveStats
 
 
 def _e(
@@ -91,3 +94,33 @@ def test_click_to_call_is_an_outbound_row_outside_the_queue_figures() -> None:
     assert row.talk_seconds == 6 and row.ended_at == 10
     assert row.record() is None  # in no queue's figures
     assert all(c.before is None and c.after is None for c in changes)
+
+
+def test_click_to_call_talk_and_wrap_up_are_the_agents_busy_time() -> None:
+    """As the runner journals a click-to-call of an agent on a break: not ready while
+    the number rings, on a call once it answers, wrap-up, then back on the break. The
+    fold's intervals, the pure KPIs and the live figures count the talk as busy."""
+    folder, live = Folder("t"), LiveStats("t")
+    intervals = []
+    for event in [
+        _agent(0, "alice", "ready"),
+        _e(10, ev.AGENT_STATE, None, "alice", state="not_ready", reason="break"),
+        _e(20, ev.CALL_ARRIVED, "out-1", "alice", ani="1001", dnis="7002", direction="outbound"),
+        _e(24, ev.CALL_ANSWERED, "out-1", "alice"),
+        _agent(24, "alice", "on_call"),
+        _e(54, ev.CALL_FINISHED, "out-1", "alice", outcome="answered", direction="outbound"),
+        _e(54, ev.CALL_HUNGUP, "out-1", cause=None),
+        _agent(54, "alice", "wrap_up"),
+        _e(64, ev.AGENT_STATE, None, "alice", state="not_ready", reason="break"),
+        _agent(94, "alice", "ready"),
+    ]:
+        folded = folder.apply(event)
+        live.apply(event, folded)
+        intervals += [i for s in folded.intervals if (i := s.interval()) is not None]
+    assert folder.calls["out-1"].acw_seconds == 10
+    # 30 s talking against 10 s ready; the break and the ringing in neither
+    assert occupancy(intervals) == pytest.approx(30 / 40)
+    assert occupancy_with_acw(intervals) == pytest.approx(40 / 50)
+    figures = live.agent_stats("alice", 94)
+    assert figures["occupancy"] == pytest.approx(30 / 40)
+    assert figures["occupancy_with_acw"] == pytest.approx(40 / 50)
