@@ -37,6 +37,8 @@ from acd.events import (
     Event,
     OfferAnswered,
     OfferNotAnswered,
+    OutboundAnswered,
+    OutboundEnded,
     WrapUpDone,
     WrapUpExtended,
 )
@@ -79,6 +81,8 @@ __all__ = [
     "OfferAnswered",
     "OfferCall",
     "OfferNotAnswered",
+    "OutboundAnswered",
+    "OutboundEnded",
     "Outcome",
     "OverflowCall",
     "OverflowRule",

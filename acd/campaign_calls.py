@@ -5,7 +5,10 @@
   record), whose phone rings first, then the customer's with the campaign's caller ID;
   the customer leg's end settles it (`result`, journaled as `campaign.result`).
 - Preview (`preview`, `dial_preview`, `end_preview`): a contact shown to a ready agent,
-  kept from ACD offers (not ready, `preview`) until they dial it or skip it.
+  kept from ACD offers (not ready, `preview`) until they dial it or skip it. The call
+  they dial is the agent's own outbound call (`AcdRunner.dial`), journaled in the
+  campaign's queue (queued as it is placed) and recorded if the campaign says so, like
+  a progressive call.
 - Pausing or stopping a campaign withdraws its calls not yet given an agent (`cancel`)
   and takes back its previews (`cancel_previews`).
 
@@ -41,6 +44,7 @@ class Campaigned:
     ring_seconds: int
     record: bool = False
     dispositions: tuple[str, ...] = ()  # its wrap-up codes (empty: the tenant's)
+    queue: str | None = None  # the campaign's queue (a progressive call's is its callback's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +210,13 @@ class CampaignCalls:
         if preview is None:
             raise RoutingError(f"agent {agent_id!r} has no contact to dial")
         try:
-            await self.runner.dial(agent_id, preview.number, call_id, campaign=preview.campaign)
+            await self.runner.dial(
+                agent_id,
+                preview.number,
+                call_id,
+                campaign=preview.campaign,
+                customer_id=preview.customer_id,
+            )
         except RoutingError:
             self.previews[agent_id] = preview  # still theirs: dial again or skip
             raise

@@ -229,8 +229,11 @@ class Engine:
             raise RoutingError(f"internal error: call {call.call_id!r} talked unanswered")
         agent = answered.agent
         self._finish(call, Outcome.CALLED_BACK if call.callback else Outcome.ANSWERED)
+        self._to_wrap_up(agent, answered.queue.spec.wrapup_seconds, now)
+
+    def _to_wrap_up(self, agent: Agent, seconds: float | None, now: float) -> None:
+        """The agent's talk is over: wrap-up for `seconds` (None: until they say so)."""
         self._set_agent(agent, agent_to(agent, AgentTrigger.END_CALL))
-        seconds = answered.queue.spec.wrapup_seconds
         if seconds == 0:
             self._wrap_up_over(agent, now)
         else:
@@ -245,8 +248,20 @@ class Engine:
     def _wrap_up_over(self, agent: Agent, now: float) -> None:
         agent_to(agent, AgentTrigger.END_WRAP_UP)
         self._end_handling(agent, now)
-        self._emit(SetAgentReady(agent.agent_id))
-        self._make_ready(agent, now, idle_since=now)
+        if agent.then_not_ready is None:
+            self._emit(SetAgentReady(agent.agent_id))
+        self._after_wrap_up(agent, now)
+
+    def _after_wrap_up(self, agent: Agent, now: float) -> None:
+        """Wrap-up is over: the agent is ready, or not ready again if they were before
+        their own outbound call (`then_not_ready`)."""
+        reason, agent.then_not_ready = agent.then_not_ready, None
+        if reason is None:
+            self._make_ready(agent, now, idle_since=now)
+            return
+        self._set_agent(agent, agent_to(agent, AgentTrigger.GO_NOT_READY))
+        self._emit(SetAgentNotReady(agent.agent_id, reason))
+        self._release_sticky(agent, now)
 
     def _end_handling(self, agent: Agent, now: float) -> None:
         """Leaving wrap-up: the handle time (talk + wrap-up) feeds the wait estimate."""

@@ -51,12 +51,14 @@ class Agent:
         "last_offer",
         "misses",
         "offer",
+        "outbound",
         "queues",
         "ready_token",
         "seq",
         "skills",
         "state",
         "sticky",
+        "then_not_ready",
         "wrapup_token",
     )
 
@@ -75,6 +77,8 @@ class Agent:
         self.offer: Offer | None = None
         self.handling: tuple[Queue, float] | None = None  # (queue, answer time) until wrap-up ends
         self.wrapup_token = 0  # bumped on each wrap-up (re)start: stale timers differ
+        self.outbound = False  # on a call of their own (not the ACD's)
+        self.then_not_ready: str | None = None  # not ready again, for this, after wrap-up
 
 
 class Call:

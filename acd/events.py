@@ -151,6 +151,25 @@ class CallbackCancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundAnswered:
+    """The agent's own outbound call (click-to-call, a preview campaign's contact) was
+    answered: they are on a call, offered nothing, until `OutboundEnded`."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEnded:
+    """The agent's outbound call is over: wrap-up as `queue` allows (None: as the most
+    generous of the agent's queues), then ready, or not ready for `then_not_ready` (the
+    agent was not ready before the call)."""
+
+    agent_id: str
+    queue: str | None = None
+    then_not_ready: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ClockTick:
     """Time passed: fire every deadline due at `now`."""
 
@@ -170,5 +189,7 @@ Event = (
     | WrapUpExtended
     | CallbackRequested
     | CallbackCancelled
+    | OutboundAnswered
+    | OutboundEnded
     | ClockTick
 )

@@ -27,6 +27,11 @@ unfairly, and a second request is a duplicate. When its turn comes an agent is
 reserved and `PlaceCallback` goes out; an unanswered one returns to its place
 like any offer. After the request, hang-ups of the caller's old channel are
 ignored: a callback conversation ends with `CallEnded`.
+
+Agents' own outbound calls (click-to-call, a preview campaign's contact) are no calls
+of the router's: `OutboundAnswered` puts the agent on a call (offered nothing), and
+`OutboundEnded` into wrap-up like any call, after which they are ready, or not ready
+again if they were before the call.
 """
 
 from collections.abc import Callable, Iterable
@@ -53,6 +58,8 @@ from acd.events import (
     Event,
     OfferAnswered,
     OfferNotAnswered,
+    OutboundAnswered,
+    OutboundEnded,
     WrapUpDone,
     WrapUpExtended,
 )
@@ -96,6 +103,8 @@ class Router(Engine):
             WrapUpExtended: self._on_wrap_up_extended,
             CallbackRequested: self._on_callback_requested,
             CallbackCancelled: self._on_callback_cancelled,
+            OutboundAnswered: self._on_outbound_answered,
+            OutboundEnded: self._on_outbound_ended,
             ClockTick: self._on_clock_tick,
         }
 
@@ -169,6 +178,7 @@ class Router(Engine):
         agent = self._agent(event.agent_id)
         if agent_next(agent.agent_id, agent.state, AgentTrigger.GO_READY) is None:
             return
+        agent.then_not_ready = None  # their own word wins
         self._end_handling(agent, now)
         self._make_ready(agent, now, idle_since=now)
 
@@ -177,6 +187,7 @@ class Router(Engine):
         target = agent_next(agent.agent_id, agent.state, AgentTrigger.GO_NOT_READY)
         if target is None:
             return
+        agent.then_not_ready = None
         self._end_handling(agent, now)
         self._set_agent(agent, target)
         self._release_sticky(agent, now)
@@ -187,6 +198,7 @@ class Router(Engine):
         if target is None:
             return
         offer = agent.offer
+        agent.then_not_ready = None
         self._end_handling(agent, now)
         self._set_agent(agent, target)
         matching.unlink_agent(agent)
@@ -202,7 +214,7 @@ class Router(Engine):
         if agent_next(agent.agent_id, agent.state, AgentTrigger.END_WRAP_UP) is None:
             return
         self._end_handling(agent, now)
-        self._make_ready(agent, now, idle_since=now)
+        self._after_wrap_up(agent, now)
 
     def _on_wrap_up_extended(self, event: WrapUpExtended, now: float) -> None:
         if event.seconds is not None and event.seconds <= 0:
@@ -370,6 +382,34 @@ class Router(Engine):
             self._withdraw_offer(offer)
             self._finish(call, Outcome.CALLBACK_CANCELLED)
             self._release_agent(offer.agent, now)
+
+    # -- the agents' own outbound calls ---------------------------------------------------
+
+    def _on_outbound_answered(self, event: OutboundAnswered, now: float) -> None:
+        agent = self._agent(event.agent_id)
+        self._set_agent(agent, agent_to(agent, AgentTrigger.DIAL_OUT))  # else IllegalTransition
+        agent.outbound = True
+
+    def _on_outbound_ended(self, event: OutboundEnded, now: float) -> None:
+        agent = self._agent(event.agent_id)
+        if not agent.outbound:
+            raise RoutingError(f"agent {agent.agent_id!r} is not on an outbound call")
+        seconds = self._outbound_wrapup(agent, event.queue)
+        agent.outbound = False
+        agent.then_not_ready = event.then_not_ready
+        self._to_wrap_up(agent, seconds, now)
+
+    def _outbound_wrapup(self, agent: Agent, queue: str | None) -> float | None:
+        """The wrap-up after an outbound call: `queue`'s, else the most generous of the
+        agent's queues (None: no limit), none if they serve no queue."""
+        if queue is not None:
+            if queue not in self._queues:
+                raise RoutingError(f"outbound call of {agent.agent_id!r}: no queue {queue!r}")
+            return self._queues[queue].spec.wrapup_seconds
+        limits = [q.spec.wrapup_seconds for q in agent.queues]
+        if None in limits:
+            return None
+        return max((s for s in limits if s is not None), default=0.0)
 
     def _on_clock_tick(self, event: ClockTick, now: float) -> None:
         while (timer := self._timers.pop_due(now)) is not None:

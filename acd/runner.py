@@ -40,8 +40,10 @@ Call controls (the console's, all through AMI, none needs the phone's help):
   Journaled as `call.held` / `call.unheld` (`hold`).
 - transfers, blind and attended: `acd.transfers` (`AcdRunner.transfers`).
 - `dial` (click-to-call): the agent's device is originated into
-  `cti-callback,<number>`; the agent is not ready (`outbound call`) meanwhile and
-  ready again afterwards if they were; journaled as an outbound call.
+  `cti-callback,<number>`; the agent is not ready (`outbound call`) until the number
+  answers, then on a call and in wrap-up as after any call (their occupancy counts it),
+  then ready again if they were, else not ready as before; journaled as an outbound
+  call (a preview campaign's in the campaign's queue, recorded if the campaign is).
 - `spy`: the supervisor's device is originated into `cti-spy` (ChanSpy on the
   agent's leg).
 
@@ -98,6 +100,8 @@ from acd.events import (
     Event,
     OfferAnswered,
     OfferNotAnswered,
+    OutboundAnswered,
+    OutboundEnded,
     WrapUpDone,
     WrapUpExtended,
 )
@@ -567,10 +571,17 @@ class AcdRunner:
         customer_id: str | None = None,
     ) -> None:
         """Click-to-call: ring the agent's device; once answered it dials `number`.
-        The agent is kept from ACD offers meanwhile (not ready, `outbound call`). A
-        preview campaign's attempt (`campaign`) shows the campaign's caller ID and
-        reports its result; the agent is ready again after it. `customer_id`, the
-        customer called (checked by the caller of this method), goes on the call."""
+        The agent is kept from ACD offers meanwhile: not ready (`outbound call`) until
+        the number answers, then on a call, then in wrap-up like after any call (see
+        `Router`), and ready again after it if they were before (else not ready as
+        they were). A preview campaign's attempt (`campaign`) shows the campaign's
+        caller ID and reports its result; it is journaled in the campaign's queue (queued
+        as it is placed, its agent known) and recorded from the answer if the campaign
+        says so; the agent is ready again after it. `customer_id`, the customer called
+        (checked by the caller of this method), goes on the call."""
+        queue = None if campaign is None else campaign.queue
+        if queue is not None and queue not in self.queue_ids.values():
+            raise RoutingError(f"campaign call {call_id!r}: no queue {queue!r}")
         state = self.router.agent_state(agent_id)
         if state not in (AgentState.READY, AgentState.NOT_READY):
             raise RoutingError(f"agent {agent_id!r} cannot dial out while {state}")
@@ -596,11 +607,15 @@ class AcdRunner:
             variables["CTI_DIAL_SECONDS"] = str(campaign.ring_seconds)
             data = {**data, "ani": campaign.caller_id, "campaign": campaign.campaign}
         if self.record is not None:
+            now = self.clock()
             self.record(
-                DomainEvent(
-                    self.tenant_id, self.clock(), ev.CALL_ARRIVED, call_id, agent_id, data=data
-                )
+                DomainEvent(self.tenant_id, now, ev.CALL_ARRIVED, call_id, agent_id, data=data)
             )
+            if queue is not None:  # a campaign's call: in its queue (its agent is known)
+                queued = {"tier": 0, "customer_id": customer_id, "caller_number": None}
+                self.record(
+                    DomainEvent(self.tenant_id, now, ev.CALL_QUEUED, call_id, None, queue, queued)
+                )
         try:
             await self.ami.originate(
                 agent_device(self.settings, extension),
@@ -638,11 +653,24 @@ class AcdRunner:
         if status == "ANSWER" and not out.answered:
             out.answered = True
             if self.record is not None:
+                answered: dict[str, Any] = {}
+                queue = None
+                if out.campaign is not None:  # recorded or not by the campaign, on our leg
+                    queue = out.campaign.queue
+                    channel = self.channel_names.get(out.call_id)
+                    answered = {"record": out.campaign.record, "channel": channel}
                 self.record(
                     DomainEvent(
-                        self.tenant_id, self.clock(), ev.CALL_ANSWERED, out.call_id, out.agent_id
+                        self.tenant_id,
+                        self.clock(),
+                        ev.CALL_ANSWERED,
+                        out.call_id,
+                        out.agent_id,
+                        queue,
+                        answered,
                     )
                 )
+            self.feed(OutboundAnswered(out.agent_id))  # on a call, as with any call
 
     def _outbound_ended(self, out: Outbound) -> None:
         self.channel_names.pop(out.call_id, None)
@@ -668,7 +696,11 @@ class AcdRunner:
                 DomainEvent(self.tenant_id, now, ev.CALL_HUNGUP, out.call_id, data={"cause": None})
             )
         agent = out.agent_id
-        if (
+        if out.answered:  # wrap-up, then ready or not ready as before the call
+            then = None if out.restore_ready else self.reasons.get(agent, "")
+            queue = None if out.campaign is None else out.campaign.queue
+            self.feed(OutboundEnded(agent, queue, then_not_ready=then))
+        if (  # not answered: ready again if they were
             out.restore_ready
             and self.router.agent_state(agent) == AgentState.NOT_READY
             and self.reasons.get(agent) == OUTBOUND_REASON

@@ -32,6 +32,7 @@ class AgentTrigger(StrEnum):
     OFFER = "take_an_offer"
     ANSWER = "answer"
     CONNECT = "be_connected_to_a_call"  # an attended transfer taken after a consultation
+    DIAL_OUT = "talk_on_an_outbound_call"  # the agent's own call was answered
     MISS = "miss_an_offer"  # not answered, RONA threshold not reached
     RONA = "miss_an_offer_for_the_last_time"  # not answered, set not ready
     RELEASE = "be_released_from_an_offer"  # the caller left or the offer was withdrawn
@@ -53,6 +54,8 @@ AGENT_TRANSITIONS: Final[Mapping[tuple[AgentState, AgentTrigger], AgentState]] =
     (_A.READY, _AT.OFFER): _A.RESERVED,
     (_A.READY, _AT.CONNECT): _A.ON_CALL,
     (_A.NOT_READY, _AT.CONNECT): _A.ON_CALL,
+    (_A.READY, _AT.DIAL_OUT): _A.ON_CALL,
+    (_A.NOT_READY, _AT.DIAL_OUT): _A.ON_CALL,
     (_A.RESERVED, _AT.ANSWER): _A.ON_CALL,
     (_A.RESERVED, _AT.MISS): _A.READY,
     (_A.RESERVED, _AT.RONA): _A.NOT_READY,

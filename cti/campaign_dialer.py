@@ -62,7 +62,13 @@ async def dial_due(
 def _campaigned(spec: store.CampaignSpec, contact_id: int) -> Campaigned:
     """What a call of the campaign carries to the ACD."""
     return Campaigned(
-        spec.id, contact_id, spec.caller_id, spec.ring_seconds, spec.record, spec.dispositions
+        spec.id,
+        contact_id,
+        spec.caller_id,
+        spec.ring_seconds,
+        spec.record,
+        spec.dispositions,
+        spec.queue,
     )
 
 

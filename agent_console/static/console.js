@@ -210,16 +210,24 @@ function renderOptions() {
   $("#transfer-agent").replaceChildren(
     ...state.colleagues.filter((a) => a.id !== me).map((a) => h("option", { value: a.id }, a.name)),
   );
+  const free = state.dispositions.length === 0;
+  $("#disposition").hidden = free;
+  $("#disposition-code").hidden = !free;
+  fillDispositions();
+}
+
+// the tenant's codes, or a campaign's own when its call is being wrapped up (a snapshot
+// arriving during the wrap-up keeps them and the code already picked)
+function fillDispositions() {
   const select = $("#disposition");
   const picked = select.value;
-  const free = state.dispositions.length === 0;
-  select.hidden = free;
-  $("#disposition-code").hidden = !free;
+  const allowed = state.wrap?.dispositions?.length ? new Set(state.wrap.dispositions) : null;
+  const choices = state.dispositions.filter((d) => !allowed || allowed.has(d.code));
   select.replaceChildren(
     h("option", { value: "" }, "— choose —"),
-    ...state.dispositions.map((d) => h("option", { value: d.code }, d.label)),
+    ...choices.map((d) => h("option", { value: d.code }, d.label)),
   );
-  if (state.dispositions.some((d) => d.code === picked)) select.value = picked;
+  if (choices.some((d) => d.code === picked)) select.value = picked;
 }
 
 function renderState() {
@@ -339,12 +347,7 @@ function renderWrap() {
     shownWrap = wrap.call_id;
     $("#wrapup-form").reset();
     $("#wrapup-saved").hidden = true;
-    const allowed = wrap.dispositions?.length ? new Set(wrap.dispositions) : null;
-    const choices = state.dispositions.filter((d) => !allowed || allowed.has(d.code));
-    $("#disposition").replaceChildren(
-      h("option", { value: "" }, "— choose —"),
-      ...choices.map((d) => h("option", { value: d.code }, d.label)),
-    );
+    fillDispositions();
   }
   const who = [wrap.name, wrap.caller].filter(Boolean).join(" · ");
   $("#wrapup-call").textContent = who ? `Call with ${who}` : `Call ${wrap.call_id}`;

@@ -21,7 +21,8 @@ import websockets
 from sqlalchemy import select
 
 from cti.ami_events import AmiEvent, DialEnded, DialStarted, OtherEvent
-from cti.store.models import Call, Callback
+from cti.store.kpi_queries import kpi_report
+from cti.store.models import AgentStateInterval, Call, Callback
 from cti.store.users import create_user
 from tests.integration.center import Center
 from tests.integration.conftest import until
@@ -401,6 +402,7 @@ async def test_click_to_call_rings_the_agent_then_the_number_and_is_outbound(
     await center.phone("1001", ring="1", talk="30")
     await center.phone("7002", ring="1", talk="30")
     watch = Watch(center)
+    began = time.time()
     async with user(center, "alice") as alice:
         await ready(alice)
         ack = await alice.act("call.dial", number="7002")
@@ -410,15 +412,34 @@ async def test_click_to_call_rings_the_agent_then_the_number_and_is_outbound(
         await alice.act("call.dial", number="7003", expect=409)  # one at a time
         console = center.service.console
         await until(lambda: console.calls[("acme", "alice")]["state"] == "talking", timeout=5)
+        assert center.acd.agent_states["alice"] == "on_call"  # busy, as on any call
         await asyncio.sleep(1.5)
         await alice.act("call.hangup", call_id=call_id)
-        await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=5)
+        await until(lambda: center.acd.agent_states["alice"] == "wrap_up", timeout=5)
+        await until(lambda: center.acd.agent_states["alice"] == "ready", timeout=5)  # 2 s
         assert not watch.dialed("Local/7003")
     await until(lambda: center.service.journal.folder("acme").calls[call_id].ended_at is not None)
     record = await row(center, call_id)
     assert (record.direction, record.agent, record.dnis) == ("outbound", "alice", "7002")
     assert record.answered_at is not None and record.queue is None
     assert 1 < record.talk_seconds < 4
+    # the talk is alice's time on a call, the after-call work her wrap-up: occupancy counts it
+    async with center.service.engine.connect() as conn:
+        states = (
+            await conn.execute(
+                select(AgentStateInterval)
+                .where(AgentStateInterval.agent_id == "alice")
+                .order_by(AgentStateInterval.start)
+            )
+        ).all()
+    spans = {s.state: s.end - s.start for s in states if s.state in ("on_call", "wrap_up")}
+    seen = [s.state for s in states if s.state != "ready"]
+    assert seen[-3:] == ["not_ready", "on_call", "wrap_up"]  # ringing, talk, after-call work
+    assert abs(spans["on_call"] - record.talk_seconds) < 0.5
+    assert 1.5 < spans["wrap_up"] < 3
+    report = await kpi_report(center.service.engine, "acme", start=began, end=time.time() + 1)
+    assert report["total"]["occupancy"] > 0.3
+    assert report["total"]["occupancy_with_acw"] > report["total"]["occupancy"]
 
 
 async def test_schedule_callback_records_a_pending_row(center: Center) -> None:

@@ -23,6 +23,7 @@ from cti.ami_events import AmiEvent, ChannelHungUp, DialStarted, UserEvent
 from cti.store.models import Call, CampaignContact, Recording
 from cti.store.users import create_user
 from tests.integration.center import Center
+from tests.integration.conftest import until
 
 pytestmark = pytest.mark.asterisk
 
@@ -152,6 +153,65 @@ async def test_a_progressive_campaign_calls_one_customer_per_ready_agent(
     # the campaign records its calls: the one answered, of about its talk (3 s)
     [recording] = recordings
     assert recording.call_id == answered[0].call_id and recording.ended_at is not None
+    with wave.open(recording.path) as audio:
+        seconds = audio.getnframes() / audio.getframerate()
+    assert 1.5 < seconds < 5, seconds
+
+
+async def test_a_preview_call_of_a_recording_campaign_is_recorded_in_its_queue(
+    center: Center,
+) -> None:
+    await center.phone("1001", ring="1", talk="120")  # alice's phone answers her own call
+    await center.phone(ANSWERS[1:], ring="1", talk="3")
+    await create_user(
+        center.service.engine, "acme", "alice", "agent", "alice's pw", agent_id="alice"
+    )
+    port = center.service.settings.http_port
+    async with (
+        supervisor(center) as sam,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as alice,
+    ):
+        login = {"tenant": "acme", "username": "alice", "password": "alice's pw"}
+        assert (await alice.post("/api/login", json=login)).status_code == 200
+        spec = {
+            "id": "renewals",
+            "name": "Renewals",
+            "mode": "preview",
+            "queue": "sales",
+            "caller_id": CALLER_ID,
+            "hours": "00:00-23:59",
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "record": True,
+        }
+        assert (await sam.post("/api/campaigns", json=spec)).status_code == 201
+        await sam.post(
+            "/api/campaigns/renewals/contacts",
+            content=f"phone,name\n{ANSWERS},Jeanne\n",
+            headers={"content-type": "text/csv"},
+        )
+        assert (await sam.post("/api/campaigns/renewals/start")).status_code == 200
+        for action in ("agent.login", "agent.ready"):
+            assert (await alice.post(f"/api/actions/{action}", json={})).status_code == 200
+        await until(lambda: "alice" in center.acd.campaigns.previews, what="the preview")
+        dialed = await alice.post("/api/actions/campaign.dial", json={})
+        assert dialed.status_code == 200, dialed.text
+        call_id = dialed.json()["result"]["call_id"]
+        await until(lambda: center.acd.agent_states["alice"] == "on_call", timeout=10)
+        await until(lambda: center.acd.agent_states["alice"] == "wrap_up", timeout=10)
+        await center.service.journal.flush()
+        kpis = (await sam.get("/api/kpis", params={"campaign": "renewals"})).json()
+    async with center.service.engine.connect() as conn:
+        [call] = (await conn.execute(select(Call).where(Call.call_id == call_id))).all()
+        recordings = (await conn.execute(select(Recording))).all()
+    # the call is the campaign's, in its queue: in the campaign's figures
+    assert (call.queue, call.campaign, call.direction) == ("sales", "renewals", "outbound")
+    assert (call.agent, call.outcome) == ("alice", "answered") and call.talk_seconds > 1
+    assert (kpis["total"]["offered"], kpis["total"]["answered"]) == (1, 1)
+    assert 1 < kpis["total"]["avg_talk_seconds"] < 5
+    # recorded from the answer to the end of the talk (3 s), named after the call
+    [recording] = recordings
+    assert (recording.call_id, recording.queue, recording.agent_id) == (call_id, "sales", "alice")
+    assert recording.path.endswith(f"/{call_id}.wav") and recording.ended_at is not None
     with wave.open(recording.path) as audio:
         seconds = audio.getnframes() / audio.getframerate()
     assert 1.5 < seconds < 5, seconds

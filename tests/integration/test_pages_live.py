@@ -640,6 +640,7 @@ async def test_a_preview_campaign_shows_the_agent_each_customer_to_call_or_skip(
     async with engine.connect() as conn:
         [call] = (await conn.execute(select(Call).where(Call.campaign == "renewals"))).all()
     assert (call.disposition, call.agent, call.direction) == ("sale", "alice", "outbound")
+    assert call.queue == "sales"  # the campaign's: in its figures
 
 
 async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(

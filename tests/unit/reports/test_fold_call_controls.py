@@ -9,10 +9,13 @@ queue KPI.
 
 from __future__ import annotations
 
+import pytest
+
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folder
-from reports.kpis import Outcome, summarise
+from reports.kpis import Outcome, occupancy, occupancy_with_acw, summarise
+from reports.live import LiveStats
 
 
 def _e(
@@ -120,3 +123,33 @@ def test_segment_ids() -> None:
     assert ev.segment_of("1700.5-t2") == "1700.5"
     for own in ("1700.5", "web-3fa9", "x-tea", "-t1", "cmp-a-b-a1-9f3c2d"):
         assert ev.segment_of(own) is None
+
+
+def test_click_to_call_talk_and_wrap_up_are_the_agents_busy_time() -> None:
+    """As the runner journals a click-to-call of an agent on a break: not ready while
+    the number rings, on a call once it answers, wrap-up, then back on the break. The
+    fold's intervals, the pure KPIs and the live figures count the talk as busy."""
+    folder, live = Folder("t"), LiveStats("t")
+    intervals = []
+    for event in [
+        _agent(0, "alice", "ready"),
+        _e(10, ev.AGENT_STATE, None, "alice", state="not_ready", reason="break"),
+        _e(20, ev.CALL_ARRIVED, "out-1", "alice", ani="1001", dnis="7002", direction="outbound"),
+        _e(24, ev.CALL_ANSWERED, "out-1", "alice"),
+        _agent(24, "alice", "on_call"),
+        _e(54, ev.CALL_FINISHED, "out-1", "alice", outcome="answered", direction="outbound"),
+        _e(54, ev.CALL_HUNGUP, "out-1", cause=None),
+        _agent(54, "alice", "wrap_up"),
+        _e(64, ev.AGENT_STATE, None, "alice", state="not_ready", reason="break"),
+        _agent(94, "alice", "ready"),
+    ]:
+        folded = folder.apply(event)
+        live.apply(event, folded)
+        intervals += [i for s in folded.intervals if (i := s.interval()) is not None]
+    assert folder.calls["out-1"].acw_seconds == 10
+    # 30 s talking against 10 s ready; the break and the ringing in neither
+    assert occupancy(intervals) == pytest.approx(30 / 40)
+    assert occupancy_with_acw(intervals) == pytest.approx(40 / 50)
+    figures = live.agent_stats("alice", 94)
+    assert figures["occupancy"] == pytest.approx(30 / 40)
+    assert figures["occupancy_with_acw"] == pytest.approx(40 / 50)
