@@ -293,6 +293,7 @@ class AcdRunner:
         self._to_astdb: dict[str, str] = {}  # agent -> state not yet written to AstDB
         self._astdb_writer: asyncio.Task[None] | None = None  # agent -> end of wrap-up (None: open)
         self._restored = False
+        self.home_extensions = dict(self.extensions)  # each agent's own phone (tenant file)
         self.devices = {
             device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
         }
@@ -334,6 +335,35 @@ class AcdRunner:
 
     def login(self, agent_id: str) -> None:
         self.feed(AgentLoggedIn(agent_id), strict=True)
+
+    def sit_at(self, agent_id: str, extension: str | None) -> None:
+        """Hot-desking: from now on the agent's calls ring `extension` (one of the tenant's
+        phones, the extensions of its agents; None: their own). Only while logged out,
+        and not at a phone where another agent is logged in."""
+        if agent_id not in self.extensions:
+            raise RoutingError(f"no agent {agent_id!r} in {self.tenant_id!r}")
+        extension = extension or self.home_extensions[agent_id]
+        if extension == self.extensions[agent_id]:
+            return
+        if extension not in self.home_extensions.values():
+            phones = ", ".join(sorted(self.home_extensions.values()))
+            raise RoutingError(f"extension {extension!r} is not a phone of this center ({phones})")
+        if self.router.agent_state(agent_id) != AgentState.LOGGED_OUT:
+            raise RoutingError(f"agent {agent_id!r} changes phones only while logged out")
+        for other, at in self.extensions.items():
+            logged_in = self.router.agent_state(other) != AgentState.LOGGED_OUT
+            if other != agent_id and at == extension and logged_in:
+                raise RoutingError(f"extension {extension!r} is in use by agent {other!r}")
+        self.extensions[agent_id] = extension
+        # the phones' states follow who sits at them: this agent wins its new phone, the
+        # others (logged out) keep theirs where no one else sits
+        self.devices = {
+            device_name(agent_device(self.settings, at)): other
+            for other, at in self.extensions.items()
+            if other != agent_id
+        }
+        self.devices[device_name(agent_device(self.settings, extension))] = agent_id
+        log.info("%s: agent %s sits at extension %s", self.tenant_id, agent_id, extension)
 
     def ready(self, agent_id: str) -> None:
         self.transfers.not_consulted(agent_id, "go ready")

@@ -284,7 +284,8 @@ class LoginRequest(BaseModel):
     extension: str | None = Field(
         default=None,
         pattern=r"^[0-9*#+]{1,32}$",
-        description="The phone extension an agent sits at, when not their usual one.",
+        description="The phone extension an agent sits at, when not their usual one (one"
+        " of the center's phones; none: their own); a supervisor's phone for listening.",
     )
 
 
@@ -308,7 +309,15 @@ class PrincipalOut(BaseModel):
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-@router.post("/login", responses={401: {}, 429: {}})
+def _phones(config: Any, tenant_id: str) -> set[str]:
+    """The extensions of the tenant's agents (the phones the Asterisk configuration has)."""
+    for tenant in getattr(config, "tenants", ()):
+        if tenant.tenant.id == tenant_id:
+            return {agent.extension for agent in tenant.agents}
+    return set()
+
+
+@router.post("/login", responses={401: {}, 422: {}, 429: {}})
 async def login(body: LoginRequest, request: Request, response: Response) -> LoginResponse:
     """Check the password and open a session: the token in the body and as a cookie."""
     engine = request.app.state.engine
@@ -333,10 +342,19 @@ async def login(body: LoginRequest, request: Request, response: Response) -> Log
             headers={"WWW-Authenticate": "Bearer"},
         )
     throttle.succeeded(key)
-    extension = user.extension
-    if body.extension is not None and body.extension != user.extension:
-        await users.set_extension(engine, user.tenant_id, user.username, body.extension)
-        extension = body.extension
+    extension = body.extension
+    if user.role == "agent":  # an agent sits at one of the tenant's phones, else their own
+        phones = _phones(request.app.state.config, user.tenant_id)
+        if extension is not None and phones and extension not in phones:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"extension {extension!r} is not a phone of this center"
+                f" (one of: {', '.join(sorted(phones))})",
+            )
+    elif extension is None:
+        extension = user.extension  # a supervisor's own phone, kept
+    if extension != user.extension:
+        await users.set_extension(engine, user.tenant_id, user.username, extension)
     principal = Principal(user.tenant_id, user.username, user.role, user.agent_id)
     tokens: SessionTokens = request.app.state.sessions
     token, expires_at = tokens.issue(principal)

@@ -404,6 +404,9 @@ class ConsoleBridge:
                 return await self._call_action(tenant, runner, agent, action, body)
             if action.startswith("campaign."):
                 return await self.campaigns.act(tenant, runner, agent, action)
+            if action == "agent.login":  # at the phone they logged in at (hot-desking)
+                user = await get_user(self.engine, principal.tenant_id, principal.username)
+                runner.sit_at(agent, user.extension if user is not None else None)
             return self._agent_action(tenant, runner, agent, action, body)
         except RoutingError as exc:
             raise CenterError(str(exc)) from None

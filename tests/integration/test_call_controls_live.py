@@ -23,7 +23,7 @@ from sqlalchemy import select
 from cti.ami_events import AmiEvent, DialEnded, DialStarted, OtherEvent
 from cti.store.kpi_queries import kpi_report
 from cti.store.models import AgentStateInterval, Call, Callback
-from cti.store.users import create_user
+from cti.store.users import create_user, get_user
 from tests.integration.center import Center
 from tests.integration.conftest import until
 
@@ -46,17 +46,23 @@ class Agent:
 
 @contextlib.asynccontextmanager
 async def user(
-    center: Center, name: str, role: str = "agent", extension: str | None = None
+    center: Center,
+    name: str,
+    role: str = "agent",
+    extension: str | None = None,
+    at: str | None = None,
 ) -> AsyncIterator[Agent]:
+    """`name` logged in (at the phone `at`, when not their own)."""
     agent_id = name if role == "agent" else None
-    await create_user(
-        center.service.engine, "acme", name, role, PASSWORD, agent_id=agent_id, extension=extension
-    )
+    engine = center.service.engine
+    if await get_user(engine, "acme", name) is None:  # the first time only
+        await create_user(
+            engine, "acme", name, role, PASSWORD, agent_id=agent_id, extension=extension
+        )
     port = center.service.settings.http_port
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-        reply = await http.post(
-            "/api/login", json={"tenant": "acme", "username": name, "password": PASSWORD}
-        )
+        login = {"tenant": "acme", "username": name, "password": PASSWORD}
+        reply = await http.post("/api/login", json={**login, "extension": at} if at else login)
         assert reply.status_code == 200, reply.text
         yield Agent(center, http, str(reply.json()["token"]))
 
@@ -130,6 +136,31 @@ async def test_hang_up_from_the_console_ends_the_call_and_starts_wrap_up(center:
     record = await row(center, journal_id)
     assert record.agent == "alice" and record.outcome == "answered"
     assert record.talk_seconds is not None and record.talk_seconds < 5
+
+
+async def test_an_agent_at_another_desk_gets_calls_on_that_phone(center: Center) -> None:
+    """Hot-desking: alice logs in at carol's phone (1003); her calls ring there. bob
+    cannot log in at the phone alice sits at; back at her own desk, 1001 rings again."""
+    await center.phone("1003", ring="1", talk="2")
+    await center.phone("1001", ring="1", talk="2")
+    watch = Watch(center)
+    async with user(center, "alice", at="1003") as alice:
+        await ready(alice)
+        first = await center.call(caller="+33611000301")
+        await until(lambda: center.outcome(first) == "answered", timeout=15)
+        assert watch.dialed("Local/1003@cti-sim-agent") and not watch.dialed("Local/1001@")
+        async with user(center, "bob", at="1003") as bob:
+            refused = await bob.act("agent.login", expect=409)
+            assert "in use by agent 'alice'" in refused["detail"]
+        await until(lambda: center.acd.agent_states["alice"] in ("wrap_up", "ready"))
+        if center.acd.agent_states["alice"] == "wrap_up":
+            await alice.act("wrapup.done")
+        await alice.act("agent.logout")
+    async with user(center, "alice") as alice:  # no extension given: her own phone
+        await ready(alice)
+        second = await center.call(caller="+33611000302")
+        await until(lambda: center.outcome(second) == "answered", timeout=15)
+        assert watch.dialed("Local/1001@cti-sim-agent")
 
 
 async def test_hold_plays_music_then_the_call_goes_on_and_hold_time_is_recorded(

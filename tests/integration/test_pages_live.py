@@ -407,6 +407,11 @@ async def test_an_idle_agent_finds_a_customer_and_calls_them_from_their_record(
 
     await until(rang, timeout=10, what="Jeanne's phone rang")
     await page.click("#btn-hangup")
+    await expect(page.locator("#agent-state")).to_have_text("Wrap-up")  # as after any call
+    await expect(page.locator("#wrapup-panel")).to_be_visible()
+    await page.select_option("#disposition", "info")
+    await page.fill("#notes", "called about her invoice")
+    await page.click("#btn-wrapup")
     await expect(page.locator("#agent-state")).to_have_text("Ready")
     await expect(call).to_be_enabled()
     await center.service.journal.flush()
@@ -414,7 +419,8 @@ async def test_an_idle_agent_finds_a_customer_and_calls_them_from_their_record(
         rows = (await conn.execute(select(Call).where(Call.call_id.like("out-%")))).all()
     [row] = rows
     assert (row.direction, row.agent, row.customer_id) == ("outbound", "alice", "C001")
-    assert row.dnis == JEANNE
+    assert row.dnis == JEANNE and row.notes == "called about her invoice"
+    assert row.disposition == "info"
 
 
 async def test_an_unknown_caller_is_created_or_linked_from_the_pop(

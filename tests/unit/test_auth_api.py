@@ -266,13 +266,20 @@ async def test_login_at_another_extension_records_it(
 ) -> None:
     response = await client.post(
         "/api/login",
-        json={**_credentials("acme", "alice"), "extension": "2042"},
+        json={**_credentials("acme", "alice"), "extension": "1004"},  # dave's desk
     )
-    assert response.status_code == 200 and response.json()["extension"] == "2042"
+    assert response.status_code == 200 and response.json()["extension"] == "1004"
     stored = await users.get_user(engine, "acme", "alice")
-    assert stored is not None and stored.extension == "2042"
+    assert stored is not None and stored.extension == "1004"
     bad = await client.post("/api/login", json={**_credentials("acme", "alice"), "extension": "x"})
     assert bad.status_code == 422
+    nowhere = {**_credentials("acme", "alice"), "extension": "2042"}
+    refused = await client.post("/api/login", json=nowhere)  # no such phone here
+    assert refused.status_code == 422 and "not a phone of this center" in refused.text
+    back = await client.post("/api/login", json=_credentials("acme", "alice"))
+    assert back.status_code == 200 and back.json()["extension"] is None  # her own again
+    stored = await users.get_user(engine, "acme", "alice")
+    assert stored is not None and stored.extension is None
 
 
 def _credentials(tenant: str, username: str) -> dict[str, str]:
