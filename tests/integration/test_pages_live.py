@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 
 from cti.ami_events import UserEvent
 from cti.config import PlatformConfig
+from cti.service import Service
 from cti.store import campaigns as campaign_store
 from cti.store import customers as customer_store
 from cti.store.models import Call, Callback, Recording
@@ -706,6 +707,43 @@ async def test_the_console_comes_back_with_the_truth_after_the_connection_drops(
         await screenshot(page, "console-reconnected.png")
     finally:
         await proxy.close()
+
+
+async def test_the_console_comes_back_with_the_truth_after_a_service_restart(
+    center: Center, open_page: Any
+) -> None:
+    """The service restarts while the agent talks: the page reconnects by itself and
+    shows what the new service knows (busy on the phone, no call it could act on: no
+    stale "Talking"); when the phone is free again the agent is ready, live."""
+    await create_user(
+        center.service.engine, "acme", "alice", "agent", "correct horse", agent_id="alice"
+    )
+    await center.phone("1001", ring="1", talk="12")
+    page: Page = await open_page()
+    base = base_url(center)
+    await ready_agent(page, base, "alice")
+    call_id = await center.call(caller="+33611000401")
+    await expect(page.locator("#call-state")).to_have_text("Talking")
+
+    old = center.service
+    await old.stop()
+    await expect(page.locator("#link")).to_have_text("Reconnecting…")
+    restarted = Service(old.settings, old.config)
+    try:
+        await restarted.start()
+        await restarted.ami.wait_connected(10)
+        await expect(page.locator("#link")).to_have_text("Connected", timeout=20_000)
+        await expect(page.locator("#agent-state")).to_have_text("Not ready")
+        await expect(page.locator("#agent-reason")).to_have_text("busy on phone")
+        await expect(page.locator("#call-none")).to_be_visible()
+        await expect(page.locator("#pop-panel")).to_be_hidden()
+        await screenshot(page, "console-after-restart.png")
+        # the talk ends on the phone: the service sees it free, the page follows
+        await expect(page.locator("#agent-state")).to_have_text("Ready", timeout=20_000)
+        assert restarted.acd["acme"].agent_states["alice"] == "ready"
+        assert call_id not in restarted.acd["acme"].legs
+    finally:
+        await restarted.stop()
 
 
 async def test_a_visitor_asks_to_be_called_back_from_the_public_page(
