@@ -99,8 +99,11 @@ RESULTS = list(CallbackResult)
 
 
 class Dialer(RuleBasedStateMachine):
-    """A progressive dialer made of the rules: agents come and go, calls are placed for
-    ready agents only, results arrive at random, time jumps."""
+    """A progressive dialer made of the rules, as the service runs it: each turn places
+    `to_dial(ready, waiting)` calls; a placed call waits in the campaign's queue until
+    the router reserves it a ready agent, and only then is the customer dialed (as a
+    callback: the agent first). Agents go not ready and come back, results arrive at
+    random, time jumps."""
 
     @initialize(
         numbers=st.lists(st.integers(0, 15), min_size=1, max_size=25),
@@ -113,14 +116,16 @@ class Dialer(RuleBasedStateMachine):
         self.contacts = {i: Contact(i, f"+3361000{n:04d}", zones[i]) for i, n in enumerate(numbers)}
         self.dnc = {f"+3361000{n:04d}" for n in barred}
         self.agents = agents
-        self.ready = agents  # the others are talking to a customer (one call each)
+        self.ready = agents  # free for a call; the others talk (one call each) or are away
+        self.away = 0  # not ready
+        self.waiting: list[int] = []  # placed, no agent yet (the customer not dialed)
         self.calls: dict[int, int] = {}  # contact -> its agent's slot (one per call)
         self.spent: dict[int, int] = {}  # contact -> attempts that reached the customer
 
     @rule(dt=st.sampled_from([0, 60, 600, 3600, 6 * 3600, 86400]))
     def tick(self, dt: int) -> None:
         self.now += dt
-        n = to_dial(self.ready, waiting=0)  # calls placed take their agent at once
+        n = to_dial(self.ready, waiting=len(self.waiting))
         pending = sorted(self.contacts.values(), key=lambda c: (c.next_at, c.id))
         chosen, barred = pick(pending, self.now, HOURS, self.dnc, n)
         for contact in barred:
@@ -129,9 +134,39 @@ class Dialer(RuleBasedStateMachine):
             assert contact.number not in self.dnc, "a do-not-call number is never dialed"
             assert HOURS.open_at(self.now, contact.zone), "only inside the customer's hours"
             self.contacts[contact.id] = attempt(contact, self.now, HOURS, self.dnc)
-            self.ready -= 1
-            self.calls[contact.id] = 1
+            self.waiting.append(contact.id)
             self.spent[contact.id] = self.spent.get(contact.id, 0) + 1
+        if chosen:  # never more calls waiting for an agent than agents ready to take them
+            assert len(self.waiting) <= self.ready
+
+    @precondition(lambda self: self.waiting and self.ready)
+    @rule(data=st.data())
+    def the_router_gives_a_call_an_agent(self, data: st.DataObject) -> None:
+        contact_id = data.draw(st.sampled_from(self.waiting))
+        self.waiting.remove(contact_id)
+        self.ready -= 1
+        self.calls[contact_id] = 1  # the agent is reserved: now the customer is dialed
+
+    @precondition(lambda self: self.ready)
+    @rule()
+    def an_agent_goes_not_ready(self) -> None:
+        self.ready -= 1
+        self.away += 1
+
+    @precondition(lambda self: self.away)
+    @rule()
+    def an_agent_comes_back(self) -> None:
+        self.away -= 1
+        self.ready += 1
+
+    @precondition(lambda self: self.waiting)
+    @rule(data=st.data())
+    def a_waiting_call_is_withdrawn(self, data: st.DataObject) -> None:
+        """Paused or stopped before an agent took it: not an attempt."""
+        contact_id = data.draw(st.sampled_from(self.waiting))
+        self.waiting.remove(contact_id)
+        self.contacts[contact_id] = abandon_attempt(self.contacts[contact_id])
+        self.spent[contact_id] -= 1
 
     @precondition(lambda self: self.calls)
     @rule(data=st.data(), result=st.sampled_from(RESULTS), reached=st.booleans())
@@ -148,10 +183,14 @@ class Dialer(RuleBasedStateMachine):
 
     @invariant()
     def calls_never_outnumber_the_agents_reserved_for_them(self) -> None:
-        assert 0 <= self.ready <= self.agents
-        assert len(self.calls) == self.agents - self.ready
+        """Every customer dialed has an agent of their own; no agent has two."""
+        assert 0 <= self.ready and 0 <= self.away
+        assert len(self.calls) + self.ready + self.away == self.agents
         dialing = [c for c in self.contacts.values() if c.status is ContactStatus.DIALING]
-        assert len(dialing) == len(self.calls)
+        assert len(dialing) == len(self.calls) + len(self.waiting)
+        assert not set(self.waiting) & set(self.calls)
+        # calls placed and waiting never outnumber the agents logged in and free of calls
+        assert len(self.waiting) <= self.ready + self.away
 
     @invariant()
     def attempts_stay_within_the_rules(self) -> None:
@@ -166,6 +205,10 @@ class Dialer(RuleBasedStateMachine):
         for _ in range(400):  # work the list to its end: every contact ends exactly once
             if all(c.status in FINAL for c in self.contacts.values()):
                 break
+            self.ready, self.away = self.ready + self.away, 0  # everyone back
+            while self.waiting:
+                self.calls[self.waiting.pop()] = 1
+                self.ready -= 1
             for contact_id in list(self.calls):
                 del self.calls[contact_id]
                 self.contacts[contact_id] = settle(
