@@ -26,6 +26,7 @@ from sqlalchemy import insert, select
 from cti.ami_events import UserEvent
 from cti.config import PlatformConfig
 from cti.service import Service
+from cti.store import callbacks as callback_store
 from cti.store import campaigns as campaign_store
 from cti.store import customers as customer_store
 from cti.store.models import Call, Callback, Recording
@@ -159,6 +160,18 @@ async def test_the_console_pops_the_caller_before_the_answer_and_records_the_wra
         center.service.engine, "acme", "alice", "agent", "correct horse", agent_id="alice"
     )
     await jeanne_with_a_past_call(center)
+    now = time.time()  # and a callback she asked for on the website, for tomorrow
+    await callback_store.request_callback(
+        center.service.engine,
+        "acme",
+        number=JEANNE,
+        queue="sales",
+        source="web",
+        now=now,
+        due_at=now + 86400,
+        topic="new-contract",
+        customer_id="C001",
+    )
     await center.phone("1001", ring="2", talk="4")
     page: Page = await open_page()
     base = base_url(center)
@@ -193,6 +206,11 @@ async def test_the_console_pops_the_caller_before_the_answer_and_records_the_wra
     await expect(history).to_have_count(1)
     for text in ("Support", "bob", "Information given", "asked about her invoice", "5"):
         await expect(history).to_contain_text(text)
+    await expect(pop).to_contain_text("Open callbacks (1)")
+    callbacks = page.locator("#callbacks tbody tr")
+    await expect(callbacks).to_have_count(1)
+    await expect(callbacks).to_contain_text("new-contract")
+    await expect(callbacks).to_contain_text("pending")
     await screenshot(page, "console-screen-pop.png")
 
     await expect(page.locator("#call-state")).to_have_text("Talking")
