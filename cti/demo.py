@@ -9,7 +9,12 @@ imports the example customers, and then:
   it: log in to the console as that agent and take calls, with the screen pop;
 - a traffic generator places calls through the IVR with DTMF (sales, support,
   an account number keyed in, a callback request), some from known customers;
+- a progressive campaign of the example customers (acme's sales queue) is created,
+  left as a draft for the supervisor to start from the wallboard;
 - the console and the wallboard URLs, with demo users, are printed.
+
+Customers' phones (callbacks, click-to-call, campaigns) are stand-ins too: they ring
+and answer in the simulation contexts.
 
 Stops on Ctrl-C, or by itself after `seconds` (`CTI_DEMO_SECONDS`), leaving no
 process behind either way.
@@ -19,12 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import os
 import random
 import signal
 import time
 from pathlib import Path
 
+from acd.campaign import DAYS, CampaignError
 from cti.asterisk_conf import write_asterisk_config
 from cti.asterisk_proc import AsteriskProcess
 from cti.calls import CallEnded
@@ -33,6 +40,7 @@ from cti.errors import CtiError
 from cti.prompts import build_prompts
 from cti.service import Service
 from cti.settings import Settings
+from cti.store import campaigns as campaign_store
 from cti.store import users
 from cti.store.customer_import import import_file
 from cti.store.customers import TenantScope
@@ -56,7 +64,12 @@ async def run_demo(
 ) -> int:
     if seconds is None and os.environ.get("CTI_DEMO_SECONDS"):
         seconds = float(os.environ["CTI_DEMO_SECONDS"])
-    settings = settings.model_copy(update={"agent_device": "Local/{extension}@cti-sim-agent/n"})
+    settings = settings.model_copy(
+        update={
+            "agent_device": "Local/{extension}@cti-sim-agent/n",
+            "outbound_device": "Local/{number}@cti-sim-agent/n",  # customers answer too
+        }
+    )
     conf_dir = (DEMO_DIR / "asterisk").resolve()
     write_asterisk_config(conf_dir, settings, config, simulation=True)
     built = build_prompts(config, settings.prompts_dir)
@@ -78,6 +91,7 @@ async def run_demo(
         )
         free = await _agents_ready(service, config)
         await _demo_users(service, config, settings, free)
+        await _demo_campaign(service, config, settings)
         generator = asyncio.create_task(_place_calls(service, config, calls, stop))
         wrapper = asyncio.create_task(_wrap_up(service, free))
         with contextlib.suppress(TimeoutError):
@@ -136,6 +150,49 @@ async def _demo_users(
                 f"demo: {page:<9} {base}/login  tenant {tid}, user {username},"
                 f" password {DEMO_PASSWORD}"
             )
+
+
+async def _demo_campaign(service: Service, config: PlatformConfig, settings: Settings) -> None:
+    """A progressive campaign calling the example customers for the first tenant's first
+    queue, as a draft (idempotent): the supervisor starts it from the wallboard."""
+    path = settings.config_dir / "customers.csv"
+    tenant = config.tenants[0]
+    if not path.exists() or not tenant.queues:
+        return
+    tid, queue = tenant.tenant.id, tenant.queues[0].id
+    spec = campaign_store.CampaignSpec(
+        id="demo-renewals",
+        name="Contract renewals (demo)",
+        queue=queue,
+        caller_id=tenant.tenant.numbers[0] if tenant.tenant.numbers else "5000",
+        hours="00:00-23:59",
+        days=DAYS,
+        zone=tenant.tenant.timezone,
+        ring_seconds=20,
+    )
+    try:
+        await campaign_store.get_campaign(service.engine, tid, spec.id)
+        return  # made by an earlier run
+    except CampaignError:
+        pass
+    await campaign_store.create_campaign(
+        service.engine,
+        tid,
+        spec,
+        [q.id for q in tenant.queues],
+        [d.code for d in tenant.dispositions],
+    )
+    lines = ["customer_id,name,phone"]
+    with path.open(encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            phone = (row.get("phone") or "").split(";")[0]
+            if phone:
+                lines.append(f"{row['id']},{row['name']},{phone}")
+    report = await campaign_store.import_contacts(service.engine, tid, spec.id, "\n".join(lines))
+    print(
+        f"demo: campaign {spec.id} ({spec.mode}, queue {queue}): {report.added} contacts,"
+        " a draft: start it from the wallboard"
+    )
 
 
 async def _wrap_up(service: Service, free: set[str]) -> None:

@@ -167,6 +167,7 @@ def test_demo_places_calls_and_leaves_no_process_behind(tmp_path: Path) -> None:
     assert "agent Dave" not in out  # the visitor's seat is left free
     assert "ACD outcomes: ['answered'" in out  # the simulated agents took calls
     assert "stopped Asterisk and the service" in out
+    assert "demo: campaign demo-renewals (progressive, queue sales): 3 contacts, a draft" in out
     with sqlite3.connect(tmp_path / "var" / "cti.db") as db:  # the store saw the IVR
         paths = [r[0] for r in db.execute("SELECT ivr_path FROM calls WHERE ivr_path IS NOT NULL")]
     assert len(paths) == 3 and all(p.startswith("welcome/") for p in paths)
