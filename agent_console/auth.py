@@ -309,12 +309,12 @@ class PrincipalOut(BaseModel):
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-def _phones(config: Any, tenant_id: str) -> set[str]:
-    """The extensions of the tenant's agents (the phones the Asterisk configuration has)."""
+def _phones(config: Any, tenant_id: str) -> dict[str, str]:
+    """The tenant's phones (the extensions the Asterisk configuration has), by agent."""
     for tenant in getattr(config, "tenants", ()):
         if tenant.tenant.id == tenant_id:
-            return {agent.extension for agent in tenant.agents}
-    return set()
+            return {agent.id: agent.extension for agent in tenant.agents}
+    return {}
 
 
 @router.post("/login", responses={401: {}, 422: {}, 429: {}})
@@ -345,12 +345,14 @@ async def login(body: LoginRequest, request: Request, response: Response) -> Log
     extension = body.extension
     if user.role == "agent":  # an agent sits at one of the tenant's phones, else their own
         phones = _phones(request.app.state.config, user.tenant_id)
-        if extension is not None and phones and extension not in phones:
+        if extension is not None and phones and extension not in phones.values():
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 detail=f"extension {extension!r} is not a phone of this center"
-                f" (one of: {', '.join(sorted(phones))})",
+                f" (one of: {', '.join(sorted(phones.values()))})",
             )
+        if extension is None:  # their own phone, as the tenant file says
+            extension = phones.get(user.agent_id or "", user.extension)
     elif extension is None:
         extension = user.extension  # a supervisor's own phone, kept
     if extension != user.extension:

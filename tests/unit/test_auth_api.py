@@ -277,9 +277,9 @@ async def test_login_at_another_extension_records_it(
     refused = await client.post("/api/login", json=nowhere)  # no such phone here
     assert refused.status_code == 422 and "not a phone of this center" in refused.text
     back = await client.post("/api/login", json=_credentials("acme", "alice"))
-    assert back.status_code == 200 and back.json()["extension"] is None  # her own again
+    assert back.status_code == 200 and back.json()["extension"] == "1001"  # her own again
     stored = await users.get_user(engine, "acme", "alice")
-    assert stored is not None and stored.extension is None
+    assert stored is not None and stored.extension == "1001"
 
 
 def _credentials(tenant: str, username: str) -> dict[str, str]:
