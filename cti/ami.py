@@ -174,6 +174,7 @@ class AmiLink:
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False  # close() asked: the supervision ends
         self._fatal: BaseException | None = None
         self._record = record_to.open("ab") if record_to is not None else None
 
@@ -185,6 +186,7 @@ class AmiLink:
     async def start(self, *, wait: float | None = None) -> None:
         """Start the supervisor; with `wait`, return once logged in or raise."""
         if self._task is None:
+            self._closing = False
             self._task = asyncio.create_task(self._supervise(), name="ami-link")
         if wait is not None:
             await self.wait_connected(wait)
@@ -213,8 +215,13 @@ class AmiLink:
 
     async def close(self) -> None:
         task, self._task = self._task, None
+        self._closing = True
         if task is not None:
-            task.cancel()
+            # Python 3.11's wait_for can swallow a cancellation that lands as its inner
+            # future completes (fixed in 3.12): cancel again until the task has ended
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._drop_connection()
@@ -354,7 +361,7 @@ class AmiLink:
     # ---- supervision -----------------------------------------------------
     async def _supervise(self) -> None:
         delay = self.reconnect_min
-        while True:
+        while not self._closing:
             try:
                 await self._connect_once()
             except AmiAuthError as exc:
@@ -441,8 +448,8 @@ class AmiLink:
         self.publish(Resynced(self.clock(), tuple(channels)))
 
     async def _watch(self) -> str:
-        """Ping until the link fails; returns why it failed."""
-        while True:
+        """Ping until the link fails (or the link is closed); returns why it ended."""
+        while not self._closing:
             lost = asyncio.create_task(self._lost.wait())
             done, _ = await asyncio.wait({lost}, timeout=self.ping_interval)
             if done:
@@ -453,6 +460,7 @@ class AmiLink:
             except AsteriskError as exc:
                 self.stats.ping_failures += 1
                 return f"watchdog: {exc}"
+        return "closed"
 
     def _drop_connection(self) -> None:
         self._connected.clear()
