@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acd.callback_life import (
+    DEFAULT_WINDOW_HOURS,
     DIAL_STATUS,
     FINAL,
     Callback,
@@ -67,6 +68,7 @@ from acd.callback_life import (
     CallbackStatus,
     IllegalCallbackStep,
     RetryRule,
+    callback_window,
 )
 from acd.campaign_calls import PREVIEW_REASON, CampaignCalls, Campaigned
 from acd.commands import (
@@ -188,6 +190,8 @@ class CallbackLeg:
     agent_id: str | None = None
     asking_call: str | None = None  # the call it was promised in, if any
     campaign: Campaigned | None = None  # a campaign's attempt, not a callback record
+    window_start: float | None = None  # it may be made from (None: when asked for)
+    window_end: float | None = None  # and until: then it expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,8 +366,18 @@ class AcdRunner:
         self.feed(CallbackRequested(call_id, number), strict=True)
         del self.legs[call_id]
         self._commands.put_nowait(_Leave(leg.channel, TargetKind.CALLBACK, number))
+        now = self.clock()
+        start, end = callback_window(now, None, self._window_hours(leg.queue))
         callback = CallbackLeg(
-            call_id, call_id, number, leg.queue, leg.customer_id, self.clock(), asking_call=call_id
+            call_id,
+            call_id,
+            number,
+            leg.queue,
+            leg.customer_id,
+            now,
+            asking_call=call_id,
+            window_start=start,
+            window_end=end,
         )
         self.callbacks[call_id] = callback
         self._callback_changed(callback)
@@ -381,6 +395,8 @@ class AcdRunner:
             "customer_id": callback.customer_id,
             "source": callback.source,
             "requested_at": callback.requested_at,
+            "window_start": callback.window_start,
+            "window_end": callback.window_end,
             "status": str(life.status),
             "attempts": life.attempts,
             "due_at": life.due_at,
@@ -415,16 +431,14 @@ class AcdRunner:
         spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
         retry = spec.callback_retry if spec is not None else None
         rule = RetryRule(retry.retry_minutes, retry.max_attempts) if retry else RetryRule()
-        callback.life = callback.life.result(result, rule, self.clock())
+        callback.life = callback.life.result(result, rule, self.clock(), callback.window_end)
         self._callback_changed(callback)
         if callback.life.status is CallbackStatus.RETRY and callback.life.due_at is not None:
             delay = max(0.0, callback.life.due_at - self.clock())
             asyncio.get_running_loop().call_later(delay, self._retry_callback, callback)
         if callback.life.status in FINAL:
             self.callbacks.pop(call_id, None)
-            self.settled_callbacks[callback.ref] = None
-            if len(self.settled_callbacks) > SETTLED_MEMORY:
-                del self.settled_callbacks[next(iter(self.settled_callbacks))]
+            self._settled(callback)
 
     def withdraw_callback(self, ref: str, *, cancel: bool) -> bool:
         """A supervisor takes a callback back from the router: cancelled for good, or
@@ -440,8 +454,37 @@ class AcdRunner:
         if cancel:
             callback.life = callback.life.step("cancel")
             self._callback_changed(callback)
-            self.settled_callbacks[callback.ref] = None
+            self._settled(callback)
         return True
+
+    def expire_callbacks(self, now: float) -> list[str]:
+        """The callbacks waiting in line here whose window closed before an agent could
+        make them leave the line, expired; their refs."""
+        expired = []
+        for callback in list(self.callbacks.values()):
+            end = callback.window_end
+            if callback.campaign is not None or end is None or end >= now:
+                continue
+            if callback.life.status is not CallbackStatus.PENDING:
+                continue
+            if self.router.call_state(callback.call_id) is not CallState.CALLBACK_WAITING:
+                continue
+            self.feed(CallbackCancelled(callback.call_id), strict=True)
+            self.callbacks.pop(callback.call_id, None)
+            callback.life = callback.life.step("expire")
+            self._callback_changed(callback)
+            self._settled(callback)
+            expired.append(callback.ref)
+        return expired
+
+    def _settled(self, callback: CallbackLeg) -> None:
+        self.settled_callbacks[callback.ref] = None
+        if len(self.settled_callbacks) > SETTLED_MEMORY:
+            del self.settled_callbacks[next(iter(self.settled_callbacks))]
+
+    def _window_hours(self, queue: str) -> float:
+        spec = next((q for q in self.tenant.queues if q.id == queue), None)
+        return spec.callback_window_hours if spec is not None else DEFAULT_WINDOW_HOURS
 
     def held_callbacks(self) -> set[str]:
         """The refs of the callbacks in the router's hands now or settled here (the store

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callback_life import DEFAULT_WINDOW_HOURS, BadWindow, callback_window, check_window
 from acd.errors import RoutingError
 from acd.runner import AcdRunner
 from agent_console.auth import Principal
@@ -509,6 +510,14 @@ class ConsoleBridge:
         now = self.clock()
         if body.at is not None and body.at < now - 60:
             raise CenterError("a callback cannot be scheduled in the past")
+        start = now if body.at is None else max(now, body.at)
+        try:
+            check_window(now, start, body.until)
+            window_start, window_end = callback_window(
+                start, body.until, _window_hours(tenant, body.queue, agent)
+            )
+        except BadWindow as exc:
+            raise CenterError(str(exc)) from None
         if body.customer_id is not None:
             scope = customer_store.TenantScope.from_config(tenant)
             if await customer_store.get(self.engine, scope, body.customer_id) is None:
@@ -522,7 +531,8 @@ class ConsoleBridge:
             "ref": f"agent-{uuid.uuid4().hex[:16]}",
             "call_id": self.last_call.get((tid, agent)),
             "requested_at": now,
-            "window_start": body.at,
+            "window_start": window_start,
+            "window_end": window_end,
             "status": "pending",
             "attempts": 0,
             "agent_id": agent,
@@ -531,7 +541,12 @@ class ConsoleBridge:
         async with self.engine.begin() as conn:
             result = await conn.execute(insert(Callback).values(**row))
         key = result.inserted_primary_key
-        return {"callback_id": key[0] if key else None, "number": number, "at": body.at}
+        return {
+            "callback_id": key[0] if key else None,
+            "number": number,
+            "at": body.at,
+            "until": window_end,
+        }
 
     async def _spy(self, principal: Principal, runner: AcdRunner, body: Spy) -> dict[str, Any]:
         if principal.role not in SUPERVISORS:
@@ -636,6 +651,17 @@ class ConsoleBridge:
         if reason not in tenant.not_ready_reasons:
             known = ", ".join(tenant.not_ready_reasons)
             raise CenterError(f"unknown reason {reason!r} (one of: {known})")
+
+
+def _window_hours(tenant: TenantConfig, queue: str | None, agent: str) -> float:
+    """How long a callback lasts without an end asked for: its queue's window (the
+    promising agent's first queue when it names none)."""
+    if queue is None:
+        promising = next((a for a in tenant.agents if a.id == agent), None)
+        queue = promising.queues[0] if promising is not None and promising.queues else None
+    if queue is None:
+        return DEFAULT_WINDOW_HOURS
+    return tenant.queue(queue).callback_window_hours
 
 
 def _next_segment(call_id: str) -> str:

@@ -33,7 +33,8 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `callback.changed`  (no call_id) data: the callback's life now (`acd.callback_life`):
                       ref (its key), call_id (the call that asked, if any), number,
                       queue, customer_id, source,
-                      requested_at, status, attempts, due_at, last_result, agent_id
+                      requested_at, window_start, window_end (its window), status,
+                      attempts, due_at, last_result, agent_id
 - `campaign.result`   (no call_id) data: campaign, contact_id, call_id (the attempt's),
                       result (answered | busy | no_answer | failed | cancelled: the
                       attempt never reached the customer), agent_id

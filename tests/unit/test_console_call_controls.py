@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.commands import OfferCall
 from acd.events import CallQueued, OfferAnswered
@@ -35,6 +36,7 @@ from cti.config import PlatformConfig, TenantConfig
 from cti.console import ConsoleBridge
 from cti.settings import Settings
 from cti.store.journal import Journal
+from cti.store.models import Callback
 
 
 class NoAmi:
@@ -145,6 +147,11 @@ def _who(tenant: str, name: str, role: str = "agent", agent: str | None = None) 
             _who("acme", "alice", agent="alice"),
             "callback.schedule",
             ScheduleCallback(number="not a number"),
+        ),
+        (  # a window that ends before it starts
+            _who("acme", "alice", agent="alice"),
+            "callback.schedule",
+            ScheduleCallback(number="0612345678", at=4e9, until=4e9 - 60),
         ),
         # supervisors: another tenant's agent, an agent without a call
         (_who("beta", "sue", "supervisor"), "supervisor.spy", Spy(agent_id="alice")),
@@ -271,3 +278,29 @@ async def test_a_campaign_call_is_wrapped_up_with_the_campaigns_own_codes(
         await console.act(bob, "wrapup.done", WrapUpDone(disposition="info"))
     done = await console.act(bob, "wrapup.done", WrapUpDone(disposition="sale"))
     assert done["call_id"] == "cmp-1"
+
+
+async def test_an_agent_schedules_a_callback_with_a_window(
+    example_config: PlatformConfig, sqlite_engine: AsyncEngine
+) -> None:
+    acme = example_config.tenants[0]
+    runner = AcdRunner(acme, NoAmi(), Settings())  # type: ignore[arg-type]
+    console = ConsoleBridge(
+        example_config, {"acme": runner}, Journal(sqlite_engine), Hub(), sqlite_engine
+    )
+    now = 1_800_000_000.0
+    console.clock = lambda: now
+    alice = _who("acme", "alice", agent="alice")
+    asked = ScheduleCallback(number="06 12 34 56 78", at=now + 3600, until=now + 7200)
+    assert (await console.act(alice, "callback.schedule", asked))["until"] == now + 7200
+    bare = ScheduleCallback(number="06 11 11 11 11")  # now, for the queue's hours (sales: 24)
+    assert (await console.act(alice, "callback.schedule", bare))["until"] == now + 24 * 3600
+    async with sqlite_engine.connect() as conn:
+        rows = (await conn.execute(select(Callback.__table__).order_by("id"))).all()
+    assert [(r.window_start, r.window_end, r.agent_id) for r in rows] == [
+        (now + 3600, now + 7200, "alice"),
+        (now, now + 24 * 3600, "alice"),
+    ]
+    with pytest.raises(CenterError, match="more than 90 days ahead"):
+        far = ScheduleCallback(number="0612345678", until=now + 100 * 86400)
+        await console.act(alice, "callback.schedule", far)
