@@ -194,6 +194,18 @@ class CallbackLeg:
     window_end: float | None = None  # and until: then it expires
 
 
+@dataclass(slots=True)
+class _Visit:
+    """A callback's visit to its queue as the journal sees it: an outbound call of its
+    own (`call_id`; for a callback asked for in the queue, the asking call's id and
+    `-cb`, since that call stays an inbound call), made by `agent_id`, its customer leg
+    ending with `result` (`acd.callback_life.CallbackResult`; None: never dialed)."""
+
+    call_id: str
+    agent_id: str | None = None
+    result: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _Leave:
     """Send a caller's channel out of the queue (our own command, not the router's)."""
@@ -281,6 +293,7 @@ class AcdRunner:
         # callbacks settled here lately (insertion-ordered, the oldest dropped first): the
         # store may not say so yet, it is written behind
         self.settled_callbacks: dict[str, None] = {}
+        self.visits: dict[str, _Visit] = {}  # router call id -> a callback's outbound call
         self.campaigns = CampaignCalls(self)  # campaign calls and previews
         self.transfers = Transfers(self)  # blind and attended transfers
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
@@ -381,6 +394,41 @@ class AcdRunner:
         )
         self.callbacks[call_id] = callback
         self._callback_changed(callback)
+        self._visit(callback, call_id, f"{call_id}-cb", queued=True)
+
+    def _visit(self, callback: CallbackLeg, call_id: str, journal_id: str, queued: bool) -> None:
+        """The callback's visit `call_id` to its queue is an outbound call, `journal_id`
+        in the journal (`queued`: say it entered the queue, the router will not)."""
+        if callback.campaign is not None:
+            return
+        self.visits[call_id] = _Visit(journal_id)
+        if self.record is None:
+            return
+        now = self.clock()
+        data = {"dnis": callback.number, "direction": "outbound"}
+        self.record(DomainEvent(self.tenant_id, now, ev.CALL_ARRIVED, journal_id, data=data))
+        if queued:
+            queued_data = {
+                "customer_id": callback.customer_id,
+                "caller_number": callback.number,
+                "callback": True,
+            }
+            self.record(
+                DomainEvent(
+                    self.tenant_id,
+                    now,
+                    ev.CALL_QUEUED,
+                    journal_id,
+                    queue=callback.queue,
+                    data=queued_data,
+                )
+            )
+
+    def journal_id(self, call_id: str) -> str:
+        """The call the journal knows the router's call `call_id` as (a callback's visit
+        has its own outbound call)."""
+        visit = self.visits.get(call_id)
+        return call_id if visit is None else visit.call_id
 
     def _callback_changed(self, callback: CallbackLeg) -> None:
         """Journal where the callback's life stands (the store keeps one row per `ref`)."""
@@ -416,6 +464,9 @@ class AcdRunner:
             return
         if agent_id is not None:
             callback.agent_id = agent_id
+            visit = self.visits.get(call_id)
+            if visit is not None:
+                visit.agent_id = agent_id
         self._callback_changed(callback)
 
     def _callback_result(self, call_id: str, dial_status: str) -> None:
@@ -428,6 +479,23 @@ class AcdRunner:
         if callback.campaign is not None:
             self.campaigns.result(callback, str(result))
             return
+        visit = self.visits.get(call_id)
+        if visit is not None:
+            visit.result = str(result)
+            if result is CallbackResult.ANSWERED and self.record is not None:
+                leg = self.legs.get(call_id)  # the customer answered: the talk begins
+                answered = {"channel": leg.agent_channel if leg else None}
+                self.record(
+                    DomainEvent(
+                        self.tenant_id,
+                        self.clock(),
+                        ev.CALL_ANSWERED,
+                        visit.call_id,
+                        visit.agent_id,
+                        callback.queue,
+                        answered,
+                    )
+                )
         spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
         retry = spec.callback_retry if spec is not None else None
         rule = RetryRule(retry.retry_minutes, retry.max_attempts) if retry else RetryRule()
@@ -509,7 +577,20 @@ class AcdRunner:
             callback.life = Callback(
                 CallbackStatus.PENDING, callback.life.attempts, None, callback.life.last_result
             )
-        self._queue_callback(callback, f"{callback.ref}-q{callback.life.attempts}", for_agent_id)
+        visit = self._unused(f"{callback.ref}-q{callback.life.attempts}")
+        self._queue_callback(callback, visit, for_agent_id)
+
+    def _unused(self, call_id: str) -> str:
+        """`call_id`, or a variant of it the router has not seen (a callback taken again
+        after a supervisor moved it)."""
+        candidate, n = call_id, 1
+        while True:
+            try:
+                self.router.call_state(candidate)
+            except RoutingError:
+                return candidate
+            n += 1
+            candidate = f"{call_id}.{n}"
 
     def _retry_callback(self, callback: CallbackLeg) -> None:
         """A retry is due: the callback queues again (a new visit) in its queue."""
@@ -529,6 +610,7 @@ class AcdRunner:
         callback.call_id = call_id
         self.callbacks[call_id] = callback
         self._callback_changed(callback)
+        self._visit(callback, call_id, call_id, queued=False)
         queued = CallQueued(
             call_id,
             callback.queue,
@@ -761,11 +843,15 @@ class AcdRunner:
             queue: str | None = None,
             **data: Any,
         ) -> None:
-            record(DomainEvent(self.tenant_id, self._now, kind, call_id, agent_id, queue, data))
+            call = None if call_id is None else self.journal_id(call_id)
+            record(DomainEvent(self.tenant_id, self._now, kind, call, agent_id, queue, data))
 
         if isinstance(event, CallQueued | CallConnected):
             leg = self.legs.get(event.call_id)
             number = leg.caller_number if leg else None
+            extra = {}
+            if isinstance(event, CallQueued) and event.callback_number:  # a callback's visit
+                number, extra = event.callback_number, {"callback": True}
             say(
                 ev.CALL_QUEUED,
                 event.call_id,
@@ -773,13 +859,13 @@ class AcdRunner:
                 tier=event.tier,
                 customer_id=event.customer_id,
                 caller_number=number,
+                **extra,
             )
         if isinstance(event, CallConnected):  # queued, offered and answered at once
             say(ev.CALL_OFFERED, event.call_id, event.agent_id, event.queue)
             say(ev.CALL_ANSWERED, event.call_id, event.agent_id, event.queue)
         elif isinstance(event, OfferAnswered):
-            callback = self.callbacks.get(event.call_id)
-            if callback is None or callback.campaign is None:  # else: when the customer does
+            if event.call_id not in self.callbacks:  # a callback's: when the customer answers
                 say(ev.CALL_ANSWERED, event.call_id, event.agent_id)
         elif isinstance(event, OfferNotAnswered):
             say(ev.CALL_OFFER_MISSED, event.call_id, event.agent_id, offer_id=event.offer_id)
@@ -796,7 +882,18 @@ class AcdRunner:
                 say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
             elif isinstance(c, CallFinished):
                 connected = self.campaigns.connected.pop(c.call_id, None)
-                if connected is None:
+                visit = self.visits.get(c.call_id)
+                if visit is not None:  # a callback's outbound call: how its customer leg went
+                    outcome = visit.result or "cancelled"  # cancelled: never dialed
+                    say(
+                        ev.CALL_FINISHED,
+                        c.call_id,
+                        visit.agent_id,
+                        outcome=outcome,
+                        direction="outbound",
+                    )
+                    del self.visits[c.call_id]
+                elif connected is None:
                     say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
                 else:  # a campaign's call: answered if the customer did
                     outcome = "answered" if connected else "not_connected"
@@ -809,7 +906,8 @@ class AcdRunner:
         leg = self.legs.get(call_id)
         if self.record is not None and leg is not None and leg.state == TALKING:
             kind = ev.CALL_HELD if held else ev.CALL_UNHELD
-            self.record(DomainEvent(self.tenant_id, self.clock(), kind, call_id, leg.agent_id))
+            call = self.journal_id(call_id)
+            self.record(DomainEvent(self.tenant_id, self.clock(), kind, call, leg.agent_id))
 
     def _arm_timer(self) -> None:
         if self._timer is not None:

@@ -127,6 +127,8 @@ class ConsoleBridge:
             self._finished(event)
         elif kind == ev.AGENT_STATE and event.agent_id:
             self._agent_state(event)
+        elif kind == ev.CALLBACK_CHANGED and event.data.get("status") == "dialing":
+            self._callback_dialing(event)
         elif kind in (ev.CAMPAIGN_PREVIEW, ev.CAMPAIGN_PREVIEW_ENDED) and event.agent_id:
             self.campaigns.on_preview(event)
 
@@ -257,6 +259,14 @@ class ConsoleBridge:
             return
         call.update(state=state, since=event.at)
         self.hub.to_agent(key[0], key[1], message("call.update", **call))
+
+    def _callback_dialing(self, event: DomainEvent) -> None:
+        """The agent took the callback they were offered: the customer is being dialed."""
+        key = (event.tenant, str(event.data.get("agent_id") or ""))
+        call = self.calls.get(key)
+        if call is not None and call["state"] == "ringing":
+            call.update(state="dialing", since=event.at)
+            self.hub.to_agent(key[0], key[1], message("call.update", **call))
 
     def _drop_call(self, tenant: str, agent: str, call_id: str | None, why: str) -> None:
         call = self.calls.get((tenant, agent))
