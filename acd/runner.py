@@ -769,7 +769,7 @@ class AcdRunner:
             now = self.clock()
             # the end of the talk; a campaign's attempt that did not connect ends too
             if out.answered or out.campaign is not None:
-                outcome = "answered" if out.answered else "not_connected"
+                outcome = "answered" if out.answered else (out.result or "cancelled")
                 self.record(
                     DomainEvent(
                         self.tenant_id,
@@ -881,7 +881,7 @@ class AcdRunner:
             elif isinstance(c, RouteOut):
                 say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
             elif isinstance(c, CallFinished):
-                connected = self.campaigns.connected.pop(c.call_id, None)
+                result = self.campaigns.results.pop(c.call_id, None)
                 visit = self.visits.get(c.call_id)
                 if visit is not None:  # a callback's outbound call: how its customer leg went
                     outcome = visit.result or "cancelled"  # cancelled: never dialed
@@ -893,11 +893,10 @@ class AcdRunner:
                         direction="outbound",
                     )
                     del self.visits[c.call_id]
-                elif connected is None:
+                elif result is None:
                     say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
-                else:  # a campaign's call: answered if the customer did
-                    outcome = "answered" if connected else "not_connected"
-                    say(ev.CALL_FINISHED, c.call_id, outcome=outcome, direction="outbound")
+                else:  # a campaign's call: how its customer leg went
+                    say(ev.CALL_FINISHED, c.call_id, outcome=result, direction="outbound")
         for agent_id, state, reason in changed:
             say(ev.AGENT_STATE, None, agent_id, state=state, reason=reason)
 

@@ -26,9 +26,10 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `call.consult_ended` agent_id; data: to_agent (the consultation ended without transfer)
 - `call.finished`     agent_id (outbound calls); data: outcome (acd.commands.Outcome
                       values: answered, abandoned, routed_out, called_back,
-                      callback_cancelled; for a callback's outbound call its customer
-                      leg's: answered, no_answer, busy, failed, or cancelled when never
-                      dialed), direction (outbound calls); the end of the call's time in
+                      callback_cancelled; for an outbound call, a callback's or a
+                      campaign's, its customer leg's: answered, no_answer, busy,
+                      failed, or cancelled when never dialed), direction (outbound
+                      calls); the end of the call's time in
                       the ACD: for answered calls the end of the talk
 - `call.routed_out`   data: kind, destination
 - `call.hungup`       data: cause (the last channel of the call is gone)

@@ -12,10 +12,10 @@ abandoned; `routed_out` (the queue's maximum wait expired) is a timeout; a calle
 who took a callback left the queue otherwise ("exited", the ACD's `called_back`) at
 the moment of asking (`callback.requested`). The callback itself is made by outbound
 calls of their own (`direction` outbound, one per visit of the callback to its
-queue), which the inbound figures never count: their outcome is the customer leg's
-(`acd_outcome` answered, no_answer, busy, failed, or cancelled when never dialed; as
-a KPI outcome answered, else exited), their agent the one who made them, their talk
-from the customer's answer.
+queue), which the inbound figures never count. An outbound call's outcome (a
+callback's, a campaign's) is its customer leg's (`acd_outcome` answered, no_answer,
+busy, failed, or cancelled when never dialed; as a KPI outcome answered, else
+exited), its agent the one who made it, its talk from the customer's answer.
 
 Talk seconds exclude hold (AHT = talk + hold + ACW). After-call work runs from the
 end of the talk to the agent leaving wrap-up (zero when the queue has none).
