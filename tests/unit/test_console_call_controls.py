@@ -37,6 +37,9 @@ from cti.console import ConsoleBridge
 from cti.settings import Settings
 from cti.store.journal import Journal
 from cti.store.models import Callback
+from reports import events as ev
+from reports.events import DomainEvent
+from reports.fold import Folded
 
 
 class NoAmi:
@@ -304,3 +307,16 @@ async def test_an_agent_schedules_a_callback_with_a_window(
     with pytest.raises(CenterError, match="more than 90 days ahead"):
         far = ScheduleCallback(number="0612345678", until=now + 100 * 86400)
         await console.act(alice, "callback.schedule", far)
+
+
+async def test_the_agent_who_takes_a_callback_sees_the_customer_dialed(
+    bridge: tuple[ConsoleBridge, NoAmi],
+) -> None:
+    console, _ami = bridge
+    offered = DomainEvent("acme", 1.0, ev.CALL_OFFERED, "c9-cb", "bob", "sales")
+    console.on_event(offered, Folded())
+    assert console.calls[("acme", "bob")]["state"] == "ringing"
+    life = {"ref": "c9", "number": "+33612345678", "status": "dialing", "agent_id": "bob"}
+    console.on_event(DomainEvent("acme", 2.0, ev.CALLBACK_CHANGED, data=life), Folded())
+    call = console.calls[("acme", "bob")]
+    assert (call["call_id"], call["state"], call["since"]) == ("c9-cb", "dialing", 2.0)
