@@ -18,7 +18,10 @@ AMI actions, in order:
   row per asking call in the store): reserved with the agent, dialing once they
   take it, connected when the customer answers; busy, no answer or a failed leg
   is retried by the queue's `callback_retry` rule (a new visit to the queue,
-  `<call>-r<attempt>`, queued as a callback at the due time) until it fails;
+  `<call>-r<attempt>`, queued as a callback at the due time) until it fails, or
+  expires when its window closes first. Each visit is journaled as an outbound
+  call of its own (a press-1 callback's first one as `<call>-cb`: the caller's
+  call stays inbound), answered when the customer answers;
 - `CancelOffer`/`ReturnToWaiting` redirect the caller back to `cti-wait`,
   `RouteOut` to `cti-route-out,<kind>`.
 
