@@ -2,16 +2,22 @@
 
     pending --reserve--> reserved --dial--> dialing --answered--> connected
        ^  ^                 |                 |
-       |  +---agent_missed--+                 +--busy / no_answer / failed--> retry | failed
-       |                                                                        |
+       |  +---agent_missed--+                 +--busy / no_answer / failed--> retry
+       |                                                     (or failed, expired) |
        +------------------------------------due----------------------------------+
     pending | retry | reserved --cancel--> cancelled;  pending | retry --expire--> expired
 
 `reserve`: the ACD gave it an agent (their screen pops); `dial`: the agent took the leg
 and the customer is being dialed (an attempt); `agent_missed`: the agent did not take
 it (no attempt spent). A customer leg not answered is retried by the `RetryRule` (after
-`retry_minutes`, at most `max_attempts` attempts in all, never past the window), else
-the callback has failed. connected, failed, expired and cancelled are final.
+`retry_minutes`, at most `max_attempts` attempts in all); with no attempt left the
+callback has failed, and when the next try would come after its window's end it has
+expired. connected, failed, expired and cancelled are final.
+
+Every callback has a window (`callback_window`): from when it may be made until when
+it is still worth making; the end is the one asked for, else `valid_hours` after the
+start (the queue's `callback_window_hours`). An open callback whose window closes
+before it could be made expires.
 """
 
 from __future__ import annotations
@@ -79,6 +85,43 @@ class IllegalCallbackStep(ValueError):
     pass
 
 
+class BadWindow(ValueError):
+    """A callback window that cannot be: its end not after its start, or out of reach."""
+
+
+HORIZON_DAYS = 90  # how far ahead a callback may be asked for
+DEFAULT_WINDOW_HOURS = 24.0  # a window with no end asked for lasts this long
+
+
+def check_window(now: float, start: float | None, end: float | None) -> None:
+    """Refuse a window asked for (`start`, `end`: epoch seconds, None when not given)
+    whose end is not after its start (or now), or that reaches past `HORIZON_DAYS`."""
+    horizon = now + HORIZON_DAYS * 86400
+    for name, moment in (("start", start), ("end", end)):
+        if moment is not None and moment > horizon:
+            raise BadWindow(f"the window's {name} is more than {HORIZON_DAYS} days ahead")
+    if end is not None and end <= max(now, start or now):
+        earlier = "its start" if start is not None and start >= now else "now"
+        raise BadWindow(f"the window's end must come after {earlier}")
+
+
+def callback_window(
+    start: float, end: float | None, valid_hours: float, opening: float | None = None
+) -> tuple[float, float]:
+    """(start, end) of the window a callback may be made in, asked for from `start`
+    until `end` (None: `valid_hours` from when it can first be made). `opening`, when
+    later than `start` (out of business hours), moves the start; the end stays if the
+    opening comes before it, else the window keeps its length from the opening."""
+    if not valid_hours > 0:
+        raise BadWindow(f"a callback window of {valid_hours} hours")
+    begin = start if opening is None else max(start, opening)
+    if end is None:
+        return begin, begin + valid_hours * 3600
+    if end > begin:
+        return begin, end
+    return begin, begin + max(end - start, 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryRule:
     retry_minutes: float = 10.0
@@ -112,12 +155,15 @@ class Callback:
     def result(
         self, result: CallbackResult, rule: RetryRule, now: float, window_end: float | None = None
     ) -> Callback:
-        """The customer leg of the current attempt ended with `result`."""
+        """The customer leg of the current attempt ended with `result`: connected, else
+        retried, failed (no attempt left) or expired (the next try past `window_end`)."""
         if self.status is not CallbackStatus.DIALING:
             raise IllegalCallbackStep(f"a {self.status} callback has no leg to end")
         if result is CallbackResult.ANSWERED:
             return Callback(CallbackStatus.CONNECTED, self.attempts, None, result)
         due = now + rule.retry_minutes * 60
-        if self.attempts >= rule.max_attempts or (window_end is not None and due >= window_end):
+        if self.attempts >= rule.max_attempts:
             return Callback(CallbackStatus.FAILED, self.attempts, None, result)
+        if window_end is not None and due >= window_end:
+            return Callback(CallbackStatus.EXPIRED, self.attempts, None, result)
         return Callback(CallbackStatus.RETRY, self.attempts, due, result)

@@ -60,9 +60,9 @@ class Preview:
 class CampaignCalls:
     def __init__(self, runner: AcdRunner) -> None:
         self.runner = runner
-        # campaign calls whose customer leg ended: whether the customer answered (the
-        # call's outcome, journaled when its talk ends)
-        self.connected: dict[str, bool] = {}
+        # campaign calls whose customer leg ended: how (answered, busy, no_answer, failed:
+        # the call's outcome, journaled when its talk ends)
+        self.results: dict[str, str] = {}
         self.previews: dict[str, Preview] = {}  # agent -> the contact they preview
         self.codes: dict[str, tuple[str, ...]] = {}  # campaign -> its dispositions
 
@@ -139,7 +139,7 @@ class CampaignCalls:
         assert meta is not None
         self.runner.callbacks.pop(callback.call_id, None)
         if result != "cancelled":
-            self.connected[callback.call_id] = result == CallbackResult.ANSWERED
+            self.results[callback.call_id] = result
         if self.runner.record is None:
             return
         now = self.runner.clock()

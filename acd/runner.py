@@ -18,7 +18,10 @@ AMI actions, in order:
   row per asking call in the store): reserved with the agent, dialing once they
   take it, connected when the customer answers; busy, no answer or a failed leg
   is retried by the queue's `callback_retry` rule (a new visit to the queue,
-  `<call>-r<attempt>`, queued as a callback at the due time) until it fails;
+  `<call>-r<attempt>`, queued as a callback at the due time) until it fails, or
+  expires when its window closes first. Each visit is journaled as an outbound
+  call of its own (a press-1 callback's first one as `<call>-cb`: the caller's
+  call stays inbound), answered when the customer answers;
 - `CancelOffer`/`ReturnToWaiting` redirect the caller back to `cti-wait`,
   `RouteOut` to `cti-route-out,<kind>`.
 
@@ -62,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acd.callback_life import (
+    DEFAULT_WINDOW_HOURS,
     DIAL_STATUS,
     FINAL,
     Callback,
@@ -69,6 +73,7 @@ from acd.callback_life import (
     CallbackStatus,
     IllegalCallbackStep,
     RetryRule,
+    callback_window,
 )
 from acd.campaign_calls import PREVIEW_REASON, CampaignCalls, Campaigned
 from acd.commands import (
@@ -192,6 +197,20 @@ class CallbackLeg:
     agent_id: str | None = None
     asking_call: str | None = None  # the call it was promised in, if any
     campaign: Campaigned | None = None  # a campaign's attempt, not a callback record
+    window_start: float | None = None  # it may be made from (None: when asked for)
+    window_end: float | None = None  # and until: then it expires
+
+
+@dataclass(slots=True)
+class _Visit:
+    """A callback's visit to its queue as the journal sees it: an outbound call of its
+    own (`call_id`; for a callback asked for in the queue, the asking call's id and
+    `-cb`, since that call stays an inbound call), made by `agent_id`, its customer leg
+    ending with `result` (`acd.callback_life.CallbackResult`; None: never dialed)."""
+
+    call_id: str
+    agent_id: str | None = None
+    result: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +300,7 @@ class AcdRunner:
         # callbacks settled here lately (insertion-ordered, the oldest dropped first): the
         # store may not say so yet, it is written behind
         self.settled_callbacks: dict[str, None] = {}
+        self.visits: dict[str, _Visit] = {}  # router call id -> a callback's outbound call
         self.campaigns = CampaignCalls(self)  # campaign calls and previews
         self.transfers = Transfers(self)  # blind and attended transfers
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
@@ -396,11 +416,56 @@ class AcdRunner:
         self.feed(CallbackRequested(call_id, number), strict=True)
         del self.legs[call_id]
         self._commands.put_nowait(_Leave(leg.channel, TargetKind.CALLBACK, number))
+        now = self.clock()
+        start, end = callback_window(now, None, self._window_hours(leg.queue))
         callback = CallbackLeg(
-            call_id, call_id, number, leg.queue, leg.customer_id, self.clock(), asking_call=call_id
+            call_id,
+            call_id,
+            number,
+            leg.queue,
+            leg.customer_id,
+            now,
+            asking_call=call_id,
+            window_start=start,
+            window_end=end,
         )
         self.callbacks[call_id] = callback
         self._callback_changed(callback)
+        self._visit(callback, call_id, f"{call_id}-cb", queued=True)
+
+    def _visit(self, callback: CallbackLeg, call_id: str, journal_id: str, queued: bool) -> None:
+        """The callback's visit `call_id` to its queue is an outbound call, `journal_id`
+        in the journal (`queued`: say it entered the queue, the router will not)."""
+        if callback.campaign is not None:
+            return
+        self.visits[call_id] = _Visit(journal_id)
+        if self.record is None:
+            return
+        now = self.clock()
+        data = {"dnis": callback.number, "direction": "outbound"}
+        self.record(DomainEvent(self.tenant_id, now, ev.CALL_ARRIVED, journal_id, data=data))
+        if queued:
+            queued_data = {
+                "customer_id": callback.customer_id,
+                "caller_number": callback.number,
+                "callback": True,
+            }
+            self.record(
+                DomainEvent(
+                    self.tenant_id,
+                    now,
+                    ev.CALL_QUEUED,
+                    journal_id,
+                    queue=callback.queue,
+                    data=queued_data,
+                )
+            )
+
+    def journal_id(self, call_id: str) -> str:
+        """The call the journal knows the router's call `call_id` as (a callback's visit
+        has its own outbound call)."""
+        visit = self.visits.get(call_id)
+        return call_id if visit is None else visit.call_id
 
     def _callback_changed(self, callback: CallbackLeg) -> None:
         """Journal where the callback's life stands (the store keeps one row per `ref`)."""
@@ -415,6 +480,8 @@ class AcdRunner:
             "customer_id": callback.customer_id,
             "source": callback.source,
             "requested_at": callback.requested_at,
+            "window_start": callback.window_start,
+            "window_end": callback.window_end,
             "status": str(life.status),
             "attempts": life.attempts,
             "due_at": life.due_at,
@@ -434,6 +501,9 @@ class AcdRunner:
             return
         if agent_id is not None:
             callback.agent_id = agent_id
+            visit = self.visits.get(call_id)
+            if visit is not None:
+                visit.agent_id = agent_id
         self._callback_changed(callback)
 
     def _callback_result(self, call_id: str, dial_status: str) -> None:
@@ -446,19 +516,34 @@ class AcdRunner:
         if callback.campaign is not None:
             self.campaigns.result(callback, str(result))
             return
+        visit = self.visits.get(call_id)
+        if visit is not None:
+            visit.result = str(result)
+            if result is CallbackResult.ANSWERED and self.record is not None:
+                leg = self.legs.get(call_id)  # the customer answered: the talk begins
+                answered = {"channel": leg.agent_channel if leg else None}
+                self.record(
+                    DomainEvent(
+                        self.tenant_id,
+                        self.clock(),
+                        ev.CALL_ANSWERED,
+                        visit.call_id,
+                        visit.agent_id,
+                        callback.queue,
+                        answered,
+                    )
+                )
         spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
         retry = spec.callback_retry if spec is not None else None
         rule = RetryRule(retry.retry_minutes, retry.max_attempts) if retry else RetryRule()
-        callback.life = callback.life.result(result, rule, self.clock())
+        callback.life = callback.life.result(result, rule, self.clock(), callback.window_end)
         self._callback_changed(callback)
         if callback.life.status is CallbackStatus.RETRY and callback.life.due_at is not None:
             delay = max(0.0, callback.life.due_at - self.clock())
             asyncio.get_running_loop().call_later(delay, self._retry_callback, callback)
         if callback.life.status in FINAL:
             self.callbacks.pop(call_id, None)
-            self.settled_callbacks[callback.ref] = None
-            if len(self.settled_callbacks) > SETTLED_MEMORY:
-                del self.settled_callbacks[next(iter(self.settled_callbacks))]
+            self._settled(callback)
 
     def withdraw_callback(self, ref: str, *, cancel: bool) -> bool:
         """A supervisor takes a callback back from the router: cancelled for good, or
@@ -474,8 +559,37 @@ class AcdRunner:
         if cancel:
             callback.life = callback.life.step("cancel")
             self._callback_changed(callback)
-            self.settled_callbacks[callback.ref] = None
+            self._settled(callback)
         return True
+
+    def expire_callbacks(self, now: float) -> list[str]:
+        """The callbacks waiting in line here whose window closed before an agent could
+        make them leave the line, expired; their refs."""
+        expired = []
+        for callback in list(self.callbacks.values()):
+            end = callback.window_end
+            if callback.campaign is not None or end is None or end >= now:
+                continue
+            if callback.life.status is not CallbackStatus.PENDING:
+                continue
+            if self.router.call_state(callback.call_id) is not CallState.CALLBACK_WAITING:
+                continue
+            self.feed(CallbackCancelled(callback.call_id), strict=True)
+            self.callbacks.pop(callback.call_id, None)
+            callback.life = callback.life.step("expire")
+            self._callback_changed(callback)
+            self._settled(callback)
+            expired.append(callback.ref)
+        return expired
+
+    def _settled(self, callback: CallbackLeg) -> None:
+        self.settled_callbacks[callback.ref] = None
+        if len(self.settled_callbacks) > SETTLED_MEMORY:
+            del self.settled_callbacks[next(iter(self.settled_callbacks))]
+
+    def _window_hours(self, queue: str) -> float:
+        spec = next((q for q in self.tenant.queues if q.id == queue), None)
+        return spec.callback_window_hours if spec is not None else DEFAULT_WINDOW_HOURS
 
     def held_callbacks(self) -> set[str]:
         """The refs of the callbacks in the router's hands now or settled here (the store
@@ -500,7 +614,20 @@ class AcdRunner:
             callback.life = Callback(
                 CallbackStatus.PENDING, callback.life.attempts, None, callback.life.last_result
             )
-        self._queue_callback(callback, f"{callback.ref}-q{callback.life.attempts}", for_agent_id)
+        visit = self._unused(f"{callback.ref}-q{callback.life.attempts}")
+        self._queue_callback(callback, visit, for_agent_id)
+
+    def _unused(self, call_id: str) -> str:
+        """`call_id`, or a variant of it the router has not seen (a callback taken again
+        after a supervisor moved it)."""
+        candidate, n = call_id, 1
+        while True:
+            try:
+                self.router.call_state(candidate)
+            except RoutingError:
+                return candidate
+            n += 1
+            candidate = f"{call_id}.{n}"
 
     def _retry_callback(self, callback: CallbackLeg) -> None:
         """A retry is due: the callback queues again (a new visit) in its queue."""
@@ -520,6 +647,7 @@ class AcdRunner:
         callback.call_id = call_id
         self.callbacks[call_id] = callback
         self._callback_changed(callback)
+        self._visit(callback, call_id, call_id, queued=False)
         queued = CallQueued(
             call_id,
             callback.queue,
@@ -711,7 +839,7 @@ class AcdRunner:
             now = self.clock()
             # the end of the talk; a campaign's attempt that did not connect ends too
             if out.answered or out.campaign is not None:
-                outcome = "answered" if out.answered else "not_connected"
+                outcome = "answered" if out.answered else (out.result or "cancelled")
                 self.record(
                     DomainEvent(
                         self.tenant_id,
@@ -789,11 +917,15 @@ class AcdRunner:
             queue: str | None = None,
             **data: Any,
         ) -> None:
-            record(DomainEvent(self.tenant_id, self._now, kind, call_id, agent_id, queue, data))
+            call = None if call_id is None else self.journal_id(call_id)
+            record(DomainEvent(self.tenant_id, self._now, kind, call, agent_id, queue, data))
 
         if isinstance(event, CallQueued | CallConnected):
             leg = self.legs.get(event.call_id)
             number = leg.caller_number if leg else None
+            extra = {}
+            if isinstance(event, CallQueued) and event.callback_number:  # a callback's visit
+                number, extra = event.callback_number, {"callback": True}
             say(
                 ev.CALL_QUEUED,
                 event.call_id,
@@ -802,13 +934,13 @@ class AcdRunner:
                 customer_id=event.customer_id,
                 caller_number=number,
                 segment_of=ev.segment_of(event.call_id),
+                **extra,
             )
         if isinstance(event, CallConnected):  # queued, offered and answered at once
             say(ev.CALL_OFFERED, event.call_id, event.agent_id, event.queue)
             say(ev.CALL_ANSWERED, event.call_id, event.agent_id, event.queue)
         elif isinstance(event, OfferAnswered):
-            callback = self.callbacks.get(event.call_id)
-            if callback is None or callback.campaign is None:  # else: when the customer does
+            if event.call_id not in self.callbacks:  # a callback's: when the customer answers
                 say(ev.CALL_ANSWERED, event.call_id, event.agent_id)
         elif isinstance(event, OfferNotAnswered):
             say(ev.CALL_OFFER_MISSED, event.call_id, event.agent_id, offer_id=event.offer_id)
@@ -824,12 +956,22 @@ class AcdRunner:
             elif isinstance(c, RouteOut):
                 say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
             elif isinstance(c, CallFinished):
-                connected = self.campaigns.connected.pop(c.call_id, None)
-                if connected is None:
+                result = self.campaigns.results.pop(c.call_id, None)
+                visit = self.visits.get(c.call_id)
+                if visit is not None:  # a callback's outbound call: how its customer leg went
+                    outcome = visit.result or "cancelled"  # cancelled: never dialed
+                    say(
+                        ev.CALL_FINISHED,
+                        c.call_id,
+                        visit.agent_id,
+                        outcome=outcome,
+                        direction="outbound",
+                    )
+                    del self.visits[c.call_id]
+                elif result is None:
                     say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
-                else:  # a campaign's call: answered if the customer did
-                    outcome = "answered" if connected else "not_connected"
-                    say(ev.CALL_FINISHED, c.call_id, outcome=outcome, direction="outbound")
+                else:  # a campaign's call: how its customer leg went
+                    say(ev.CALL_FINISHED, c.call_id, outcome=result, direction="outbound")
         for agent_id, state, reason in changed:
             say(ev.AGENT_STATE, None, agent_id, state=state, reason=reason)
 
@@ -838,7 +980,8 @@ class AcdRunner:
         leg = self.legs.get(call_id)
         if self.record is not None and leg is not None and leg.state == TALKING:
             kind = ev.CALL_HELD if held else ev.CALL_UNHELD
-            self.record(DomainEvent(self.tenant_id, self.clock(), kind, call_id, leg.agent_id))
+            call = self.journal_id(call_id)
+            self.record(DomainEvent(self.tenant_id, self.clock(), kind, call, leg.agent_id))
 
     def _arm_timer(self) -> None:
         if self._timer is not None:

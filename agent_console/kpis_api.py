@@ -31,6 +31,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callback_life import DEFAULT_WINDOW_HOURS
 from acd.errors import RoutingError
 from agent_console.auth import CurrentPrincipal, Principal
 from agent_console.hub import SUPERVISORS
@@ -286,6 +287,9 @@ async def call_back(request: Request, principal: CurrentPrincipal, call_id: str)
     if not number or not queue:
         raise HTTPException(422, detail="this call has no number or no queue to call back from")
     now = clock.time()
+    tenant = _tenant(request, principal)
+    spec = next((q for q in tenant.queues if q.id == queue), None) if tenant else None
+    hours = spec.callback_window_hours if spec is not None else DEFAULT_WINDOW_HOURS
     requested = await request_callback(
         engine,
         principal.tenant_id,
@@ -294,6 +298,7 @@ async def call_back(request: Request, principal: CurrentPrincipal, call_id: str)
         source="abandoned",
         now=now,
         due_at=now,
+        window_end=now + hours * 3600,
         customer_id=record.get("customer_id"),
     )
     return {"ref": requested.ref, "merged": requested.merged, "number": number, "queue": queue}

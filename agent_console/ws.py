@@ -118,6 +118,11 @@ class Dial(_Body):
 class ScheduleCallback(_Body):
     number: str = Field(min_length=1, max_length=40)
     at: float | None = Field(default=None, gt=0, description="when to call (epoch seconds)")
+    until: float | None = Field(
+        default=None,
+        gt=0,
+        description="not after (epoch seconds); default: the queue's callback_window_hours",
+    )
     customer_id: str | None = Field(default=None, max_length=64)
     queue: str | None = Field(default=None, max_length=64)
 

@@ -6,7 +6,7 @@ in the store until they are due (`cti.store.callbacks.due_callbacks`); every
 `callback_poll_seconds` the due ones the router does not hold yet are queued as
 callbacks (`AcdRunner.take_callback`): in their queue, else the promising agent's
 first queue, and offered to the promising agent first. Open callbacks whose window
-closed before they could be made expire.
+closed before they could be made expire: in the store, and in the ACD's line.
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ async def take_due_callbacks(
     """Queue every due stored callback the ACD does not hold yet; how many were queued."""
     taken = 0
     for tenant in config.tenants:
-        runner = runners.get(tenant.tenant.id)
+        tid = tenant.tenant.id
+        runner = runners.get(tid)
+        expired = [] if runner is None else runner.expire_callbacks(now)
+        held = set() if runner is None else runner.held_callbacks()
+        expired += await expire_callbacks(engine, tid, now, keep=held)
+        for ref in expired:
+            log.info("%s: callback %s expired before it could be made", tid, ref)
         if runner is None:
             continue
-        held = runner.held_callbacks()
-        for ref in await expire_callbacks(engine, tenant.tenant.id, now, keep=held):
-            log.info("%s: callback %s expired before it could be made", runner.tenant_id, ref)
-        for row in await due_callbacks(engine, tenant.tenant.id, now):
+        for row in await due_callbacks(engine, tid, now):
             if row.ref in held:
                 continue
             queue = row.queue or _agents_queue(tenant.agents, row.agent_id)
@@ -74,4 +77,6 @@ def _leg(row: CallbackView, queue: str) -> CallbackLeg:
         life=life,
         agent_id=row.agent_id,
         asking_call=row.call_id,
+        window_start=row.window_start,
+        window_end=row.window_end,
     )

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from acd.callback_life import DEFAULT_WINDOW_HOURS
 from cti.errors import ConfigError
 from ivr.model import (
     TERMINAL,
@@ -155,6 +156,12 @@ class Queue(_Model):
         default=None, description="Tenant prompt offering the callback (default: core sounds)."
     )
     callback_retry: CallbackRetry = Field(default_factory=CallbackRetry)
+    callback_window_hours: Annotated[float, Field(gt=0, le=2160)] = Field(
+        default=DEFAULT_WINDOW_HOURS,
+        description="A callback asked for without an end (pressed 1, promised by an agent, "
+        "from the web or the abandoned list) may be made for this long after it is due; "
+        "then it expires.",
+    )
     survey: Survey | None = None
     thresholds: QueueThresholds = Field(
         default_factory=QueueThresholds, description="Wallboard alert levels."

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callback_life import DEFAULT_WINDOW_HOURS, BadWindow, callback_window, check_window
 from acd.errors import RoutingError
 from acd.runner import AcdRunner
 from agent_console.auth import Principal
@@ -129,6 +130,8 @@ class ConsoleBridge:
             self._finished(event)
         elif kind == ev.AGENT_STATE and event.agent_id:
             self._agent_state(event)
+        elif kind == ev.CALLBACK_CHANGED and event.data.get("status") == "dialing":
+            self._callback_dialing(event)
         elif kind in (ev.CAMPAIGN_PREVIEW, ev.CAMPAIGN_PREVIEW_ENDED) and event.agent_id:
             self.campaigns.on_preview(event)
 
@@ -276,6 +279,14 @@ class ConsoleBridge:
             return
         call["recording"] = state
         self.hub.to_agent(key[0], key[1], message("call.update", **call))
+
+    def _callback_dialing(self, event: DomainEvent) -> None:
+        """The agent took the callback they were offered: the customer is being dialed."""
+        key = (event.tenant, str(event.data.get("agent_id") or ""))
+        call = self.calls.get(key)
+        if call is not None and call["state"] == "ringing":
+            call.update(state="dialing", since=event.at)
+            self.hub.to_agent(key[0], key[1], message("call.update", **call))
 
     def _drop_call(self, tenant: str, agent: str, call_id: str | None, why: str) -> None:
         call = self.calls.get((tenant, agent))
@@ -540,6 +551,14 @@ class ConsoleBridge:
         now = self.clock()
         if body.at is not None and body.at < now - 60:
             raise CenterError("a callback cannot be scheduled in the past")
+        start = now if body.at is None else max(now, body.at)
+        try:
+            check_window(now, start, body.until)
+            window_start, window_end = callback_window(
+                start, body.until, _window_hours(tenant, body.queue, agent)
+            )
+        except BadWindow as exc:
+            raise CenterError(str(exc)) from None
         if body.customer_id is not None:
             scope = customer_store.TenantScope.from_config(tenant)
             if await customer_store.get(self.engine, scope, body.customer_id) is None:
@@ -553,7 +572,8 @@ class ConsoleBridge:
             "ref": f"agent-{uuid.uuid4().hex[:16]}",
             "call_id": self.last_call.get((tid, agent)),
             "requested_at": now,
-            "window_start": body.at,
+            "window_start": window_start,
+            "window_end": window_end,
             "status": "pending",
             "attempts": 0,
             "agent_id": agent,
@@ -562,7 +582,12 @@ class ConsoleBridge:
         async with self.engine.begin() as conn:
             result = await conn.execute(insert(Callback).values(**row))
         key = result.inserted_primary_key
-        return {"callback_id": key[0] if key else None, "number": number, "at": body.at}
+        return {
+            "callback_id": key[0] if key else None,
+            "number": number,
+            "at": body.at,
+            "until": window_end,
+        }
 
     async def _spy(self, principal: Principal, runner: AcdRunner, body: Spy) -> dict[str, Any]:
         if principal.role not in SUPERVISORS:
@@ -667,3 +692,15 @@ class ConsoleBridge:
         if reason not in tenant.not_ready_reasons:
             known = ", ".join(tenant.not_ready_reasons)
             raise CenterError(f"unknown reason {reason!r} (one of: {known})")
+
+
+def _window_hours(tenant: TenantConfig, queue: str | None, agent: str) -> float:
+    """How long a callback lasts without an end asked for: its queue's window (the
+    promising agent's first queue when it names none)."""
+    if queue is None:
+        promising = next((a for a in tenant.agents if a.id == agent), None)
+        queue = promising.queues[0] if promising is not None and promising.queues else None
+    if queue is None:
+        return DEFAULT_WINDOW_HOURS
+    return tenant.queue(queue).callback_window_hours
+

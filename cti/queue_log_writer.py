@@ -12,8 +12,10 @@ into app_queue's lines (`reports.queue_log.format_queue_log_line`):
                        TRANSFER|destination|context|holdtime|talktime|origposition instead;
                        abandoned: ABANDON|position|origposition|waittime;
                        routed_out: EXITWITHTIMEOUT|position|origposition|waittime (or at
-                       call.routed_out, whichever comes first); a callback taken:
-                       EXITWITHKEY|key|position|origposition|waittime; other: EXITEMPTY
+                       call.routed_out, whichever comes first); other: EXITEMPTY
+- callback.requested   EXITWITHKEY|key|position|origposition|waittime (the caller took a
+                       callback; it is made by outbound calls, which app_queue's log of
+                       the callers does not hold: no line for a call placed by us)
 - agent.state          ADDMEMBER from logged_out (or first seen), REMOVEMEMBER to
                        logged_out, PAUSE|reason into not_ready, UNPAUSE out of it
 
@@ -150,6 +152,8 @@ class QueueLogWriter:
         if event.call_id is None:
             return []
         row = next((c.row for c in folded.calls if c.call_id == event.call_id), None)
+        if row is not None and row.direction != "inbound":
+            return []  # app_queue's log is the callers' (a callback is made by outbound calls)
         key = (event.tenant, event.call_id)
         call = self._calls.get(key)
         kind, at = event.kind, event.at
@@ -178,6 +182,8 @@ class QueueLogWriter:
             call.transfer = (str(data.get("destination") or ""), str(data.get("kind") or ""))
         elif kind == ev.CALL_ROUTED_OUT:
             self._exit(event.tenant, event.call_id, call, at, "EXITWITHTIMEOUT", None, out)
+        elif kind == ev.CALLBACK_REQUESTED:  # the caller pressed a key to be called back
+            self._exit(event.tenant, event.call_id, call, at, "EXITWITHKEY", None, out)
         elif kind == ev.CALL_FINISHED and row is not None:
             self._finished(event, call, row, out)
         return out

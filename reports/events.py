@@ -11,8 +11,9 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
                       (a click-to-call to a customer's record), campaign
 - `ivr.finished`      data: path (list of node ids), customer_id, tier, language,
                       variables (what was keyed in), timeline (list of steps), result
-- `call.queued`       queue; data: tier, customer_id, caller_number, callback (bool),
-                      segment_of (the call it continues after a transfer, if so)
+- `call.queued`       queue; data: tier, customer_id, caller_number (a callback's: the
+                      number it calls), callback (bool: a callback's visit, no caller
+                      on the line), segment_of (the call it continues after a transfer)
 - `call.overflowed`   data: to_queue
 - `call.offered`      agent_id, queue (the queue the agent takes it through); data: offer_id
 - `call.offer_missed` agent_id; data: offer_id (ring no answer, busy, withdrawn)
@@ -24,18 +25,25 @@ Kinds and their fields (besides `call_id`, `agent_id`, `queue` on the event itse
 - `call.consulted`    agent_id (who consults, caller on hold); data: kind (agent | queue),
                       to_agent (the agent consulted: their console pops the caller)
 - `call.consult_ended` agent_id; data: to_agent (the consultation ended without transfer)
-- `call.finished`     data: outcome (acd.commands.Outcome values: answered, abandoned,
-                      routed_out, called_back, callback_cancelled); the end of the call's
-                      time in the ACD: for answered calls the end of the talk
+- `call.finished`     agent_id (outbound calls); data: outcome (acd.commands.Outcome
+                      values: answered, abandoned, routed_out, called_back,
+                      callback_cancelled; for an outbound call, a callback's or a
+                      campaign's, its customer leg's: answered, no_answer, busy,
+                      failed, or cancelled when never dialed), direction (outbound
+                      calls); the end of the call's time in
+                      the ACD: for answered calls the end of the talk
 - `call.routed_out`   data: kind, destination
 - `call.hungup`       data: cause (the last channel of the call is gone)
 - `call.wrapped_up`   agent_id; data: disposition, notes, resolved (bool or None)
 - `survey.answered`   agent_id; data: scores (list of ints 1..5)
-- `callback.requested` data: number
+- `callback.requested` data: number (the caller took a callback: their call has left
+                      the queue, exited; the callback is made by outbound calls of its
+                      own, `<call>-cb` then one per retry)
 - `callback.changed`  (no call_id) data: the callback's life now (`acd.callback_life`):
                       ref (its key), call_id (the call that asked, if any), number,
                       queue, customer_id, source,
-                      requested_at, status, attempts, due_at, last_result, agent_id
+                      requested_at, window_start, window_end (its window), status,
+                      attempts, due_at, last_result, agent_id
 - `campaign.result`   (no call_id) data: campaign, contact_id, call_id (the attempt's),
                       result (answered | busy | no_answer | failed | cancelled: the
                       attempt never reached the customer), agent_id

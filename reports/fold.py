@@ -9,9 +9,13 @@ the same way. Folding the same events again (a restart) gives the same rows.
 
 Queue outcomes (PRODUCT.md): the ACD's `answered` is answered; `abandoned` is
 abandoned; `routed_out` (the queue's maximum wait expired) is a timeout; a caller
-who took a callback (`called_back`, `callback_cancelled`) left the queue otherwise
-("exited") at the moment of asking, and the callback's conversation is an
-outbound matter that does not count as an answer of the inbound queue.
+who took a callback left the queue otherwise ("exited", the ACD's `called_back`) at
+the moment of asking (`callback.requested`). The callback itself is made by outbound
+calls of their own (`direction` outbound, one per visit of the callback to its
+queue), which the inbound figures never count. An outbound call's outcome (a
+callback's, a campaign's) is its customer leg's (`acd_outcome` answered, no_answer,
+busy, failed, or cancelled when never dialed; as a KPI outcome answered, else
+exited), its agent the one who made it, its talk from the customer's answer.
 
 Talk seconds exclude hold (AHT = talk + hold + ACW). After-call work runs from the
 end of the talk to the agent leaving wrap-up (zero when the queue has none).
@@ -276,6 +280,12 @@ class Folder:
             row.callback_number = data.get("number")
             if row.left_queue_at is None:
                 row.left_queue_at = at
+            if row.acd_outcome is None:  # the caller's call ends here for the queue
+                row.acd_outcome = "called_back"
+                row.outcome = Outcome.EXITED
+                if row.queued_at is None:
+                    row.queued_at = at
+                    row.queue = row.queue or event.queue
         elif kind == ev.CALL_FINISHED:
             self._finished(row, event, out)
         elif kind == ev.CALL_HUNGUP:
@@ -298,6 +308,8 @@ class Folder:
         acd_outcome = str(event.data.get("outcome"))
         row.acd_outcome = acd_outcome
         row.outcome = _OUTCOMES.get(acd_outcome, Outcome.EXITED)
+        row.agent = row.agent or event.agent_id  # an outbound call's, answered or not
+        row.direction = event.data.get("direction", row.direction)
         if row.left_queue_at is None:
             row.left_queue_at = event.at
         if row.answered_at is not None:

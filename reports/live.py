@@ -19,7 +19,8 @@ calls, so the per-queue FCR here is that of the queue's calls alone, not
 `summarise_by_queue`'s clusters formed across queues).
 
 Live-only figures: calls waiting now per queue and the longest current wait (from
-call.queued / call.overflowed and the events that end a wait), agents by state and
+call.queued / call.overflowed and the events that end a wait; callbacks waiting for an
+agent have no caller on the line and are not among them), agents by state and
 time in state (agent.state; hold from the intervals the fold closes on hold and
 unhold), per agent calls handled and AHT, occupancy from the closed intervals plus
 the open ones up to `now`.
@@ -450,6 +451,8 @@ class LiveStats:
         if call_id is None:
             return
         if event.kind == ev.CALL_QUEUED and event.queue:
+            if event.data.get("callback"):
+                return  # a callback waiting for an agent: no caller is on the line
             if call_id not in self._waiting_in:
                 self.waiting.setdefault(event.queue, {})[call_id] = event.at
                 self._waiting_in[call_id] = event.queue

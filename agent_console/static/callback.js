@@ -40,9 +40,14 @@ async function send(event) {
     number: $("number").value.trim(),
     topic: $("topic").value,
   };
-  if ($("after").value) form.after = $("after").value;
+  if ($("from").value) form.from = $("from").value;
+  if ($("until").value) form.until = $("until").value;
   if (!form.name || !form.number) {
     showError("Please give your name and phone number.");
+    return;
+  }
+  if (form.from && form.until && form.until <= form.from) {
+    showError("The end of your window must come after its start.");
     return;
   }
   $("send").disabled = true;
@@ -60,7 +65,8 @@ async function send(event) {
     }
     const again = body.merged ? "We already had your request: w" : "W";
     $("confirmation").textContent =
-      `${again}e will call ${body.number} from ${when(body.expected_local, body.timezone)}.`;
+      `${again}e will call ${body.number} between ${when(body.expected_local, body.timezone)}` +
+      ` and ${when(body.until_local, body.timezone)}.`;
     $("confirmation").hidden = false;
     $("callback-form").hidden = true;
   } catch {

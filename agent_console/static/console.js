@@ -512,7 +512,10 @@ $("#callback-form").addEventListener("submit", (event) => {
   if (!number) return showError("Type the number to call back.");
   const when = $("#callback-at").value;
   const at = when ? new Date(when).getTime() / 1000 : null;
-  act("callback.schedule", { number, at, customer_id: state.pop?.customer?.id ?? null }).then(
+  const last = $("#callback-until").value;
+  const until = last ? new Date(last).getTime() / 1000 : null;
+  const customer_id = state.pop?.customer?.id ?? null;
+  act("callback.schedule", { number, at, until, customer_id }).then(
     (result) => {
       if (!result) return;
       $("#callback-form").reset();

@@ -31,6 +31,8 @@ class CallbackView:
     requested_at: float
     due_at: float | None
     updated_at: float
+    window_start: float | None = None  # may be made from
+    window_end: float | None = None  # and until (then it expires)
 
 
 async def list_callbacks(
@@ -70,6 +72,8 @@ def _view(r: Any) -> CallbackView:
         requested_at=r.requested_at,
         due_at=r.due_at,
         updated_at=r.updated_at,
+        window_start=r.window_start,
+        window_end=r.window_end,
     )
 
 
@@ -94,6 +98,7 @@ class Requested:
     ref: str
     merged: bool  # an open callback of the number took the request in
     due_at: float  # when it may go out at the earliest
+    window_end: float | None = None  # and until when (then it expires)
 
 
 async def request_callback(
@@ -110,13 +115,14 @@ async def request_callback(
     topic: str | None = None,
     customer_id: str | None = None,
 ) -> Requested:
-    """A callback asked for outside a call (web): a pending row, or, when the number has
-    an open callback already, that one (its time and details brought up to date)."""
+    """A callback asked for outside a call (web, the abandoned list): a pending row due
+    from `due_at` until `window_end`, or, when the number has an open callback already,
+    that one (its details brought up to date, its window lasting until the later end)."""
     c = Callback.__table__.c
     async with engine.begin() as conn:
         found = (
             await conn.execute(
-                select(c.id, c.ref, c.window_start, c.due_at)
+                select(c.id, c.ref, c.window_start, c.window_end, c.due_at)
                 .where(
                     c.tenant_id == tenant, c.number == number, c.status.in_([str(s) for s in OPEN])
                 )
@@ -124,15 +130,17 @@ async def request_callback(
                 .limit(1)
             )
         ).first()
-        if found is not None:
-            changes = {"name": name, "topic": topic, "updated_at": now, "window_end": window_end}
+        if found is not None:  # its window lasts until the later of the two ends
+            ends = [e for e in (found.window_end, window_end) if e is not None]
+            end = max(ends) if ends else None
+            changes = {"name": name, "topic": topic, "updated_at": now, "window_end": end}
             await conn.execute(
                 update(Callback)
                 .where(c.id == found.id)
                 .values({k: v for k, v in changes.items() if v is not None})
             )
             when = found.due_at or found.window_start or now
-            return Requested(found.ref, True, max(when, now))
+            return Requested(found.ref, True, max(when, now), end)
         ref = f"{source}-{uuid.uuid4().hex[:16]}"
         await conn.execute(
             insert(Callback).values(
@@ -152,7 +160,7 @@ async def request_callback(
                 updated_at=now,
             )
         )
-    return Requested(ref, False, due_at)
+    return Requested(ref, False, due_at, window_end)
 
 
 async def expire_callbacks(

@@ -455,6 +455,8 @@ async def write_callbacks(conn: AsyncConnection, events: Iterable[DomainEvent]) 
             "outcome": d.get("last_result"),
             "agent_id": d.get("agent_id"),
             "due_at": d.get("due_at"),
+            "window_start": d.get("window_start"),
+            "window_end": d.get("window_end"),
             "updated_at": event.at,
         }
     if rows:

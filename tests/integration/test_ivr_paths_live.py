@@ -28,7 +28,7 @@ from cti.ami_events import AmiEvent, ChannelCreated, ChannelHungUp, DialEnded, U
 from cti.config import PlatformConfig, TenantConfig
 from cti.prompts import build_prompts
 from cti.service import Service
-from cti.store.models import Callback
+from cti.store.models import Call, Callback
 from cti.store.users import create_user
 from ivr.menu import Session as IvrSession
 from ivr.menu import is_open_at
@@ -300,6 +300,13 @@ async def callback_rows(line: Line) -> list[Any]:
         return list((await conn.execute(select(table).order_by(table.c.id))).all())
 
 
+async def call_rows(line: Line) -> dict[str, Any]:
+    """The calls rows by call id (the journal written through)."""
+    await line.service.journal.flush()
+    async with line.service.engine.connect() as conn:
+        return {r.call_id: r for r in (await conn.execute(select(Call.__table__))).all()}
+
+
 async def press_1_then_agent_ready(line: Line, ani: str) -> str:
     """A sales caller presses 1 while waiting, hangs up; then alice gets ready."""
     await line.call(
@@ -340,6 +347,31 @@ async def test_a_busy_customer_is_called_again_by_the_queues_rule_then_connected
     row = await callback_row(line, "connected", timeout=25)
     assert (row.call_id, row.attempts, row.outcome, row.agent_id) == (ref, 2, "answered", "alice")
     assert not line.acd.callbacks  # settled
+    # the caller's call stays inbound, exited when asking; each attempt is an outbound call
+    await until(lambda: line.acd.agent_states["alice"] != "on_call", timeout=15, what="talk over")
+    calls = await call_rows(line)
+    # (the caller's row is under its call's linkedid; the callback's calls under its ref)
+    [asked] = [row for row in calls.values() if row.direction == "inbound"]
+    outbound = sorted(c for c, row in calls.items() if row.direction == "outbound")
+    assert outbound == [f"{ref}-cb", f"{ref}-r1"]
+    busy, answered = calls[f"{ref}-cb"], calls[f"{ref}-r1"]
+    assert (asked.direction, asked.outcome, asked.acd_outcome) == (
+        "inbound",
+        "exited",
+        "called_back",
+    )
+    assert (busy.direction, busy.agent, busy.outcome, busy.acd_outcome) == (
+        "outbound",
+        "alice",
+        "exited",
+        "busy",
+    )
+    assert (answered.direction, answered.agent, answered.outcome) == (
+        "outbound",
+        "alice",
+        "answered",
+    )
+    assert answered.talk_seconds is not None and answered.talk_seconds > 0
 
 
 async def test_a_customer_busy_at_every_attempt_ends_a_failed_callback(line: Line) -> None:
@@ -540,6 +572,10 @@ async def test_a_web_request_reaches_a_ready_agent_then_the_customer(line: Line)
     line.acd.ready("alice")
     row = await callback_row(line, "connected", timeout=30)
     assert (row.source, row.queue, row.agent_id, row.attempts) == ("web", "sales", "alice", 1)
+    await until(lambda: line.acd.agent_states["alice"] != "on_call", timeout=15, what="talk over")
+    [(call_id, call)] = (await call_rows(line)).items()
+    assert call_id == f"{row.ref}-q0"
+    assert (call.direction, call.agent, call.outcome) == ("outbound", "alice", "answered")
     assert row.number == "+33611000051"
     rang = [e.fields.get("CtiExten") for e in line.user_events("CtiSimRang")]
     assert rang.index("1001") < rang.index("33611000051")  # the agent first

@@ -779,10 +779,13 @@ async def test_a_visitor_asks_to_be_called_back_from_the_public_page(
     await page.select_option("#topic", "claim-or-support")
     await page.click("#send")
     confirmation = page.locator("#confirmation")
-    await expect(confirmation).to_contain_text("We will call +33611223344 from")
+    await expect(confirmation).to_contain_text("We will call +33611223344 between")
     await expect(confirmation).to_contain_text("(Europe/Paris)")
     await screenshot(page, "public-callback.png")
     async with center.service.engine.connect() as conn:
         table = Callback.__table__
-        rows = (await conn.execute(select(table.c.number, table.c.queue, table.c.source))).all()
+        columns = (table.c.number, table.c.queue, table.c.source)
+        rows = (await conn.execute(select(*columns))).all()
+        [window] = (await conn.execute(select(table.c.window_start, table.c.window_end))).all()
     assert rows == [("+33611223344", "support", "web")]
+    assert window.window_end - window.window_start == 24 * 3600  # support's default window

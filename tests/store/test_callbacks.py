@@ -14,6 +14,8 @@ from cti.store.callbacks import (
     list_callbacks,
     request_callback,
 )
+from cti.store.journal import Journal
+from reports.events import DomainEvent
 
 T = 1_800_000_000.0
 
@@ -66,3 +68,31 @@ async def test_a_supervisor_cancels_or_moves_a_stored_callback(store_engine: Asy
         await change_callback(store_engine, "globex", one.ref, T + 30)  # another tenant's
     with pytest.raises(CallbackRefused, match="in the past"):
         await change_callback(store_engine, "acme", one.ref, T + 9000, due_at=T)
+
+
+async def test_a_merged_request_keeps_the_later_end_and_the_journal_keeps_the_window(
+    store_engine: AsyncEngine,
+) -> None:
+    ask = {"queue": "sales", "source": "web", "now": T}
+    first = await request_callback(
+        store_engine, "acme", number="+331", due_at=T, window_end=T + 7200, **ask
+    )
+    assert first.window_end == T + 7200
+    shorter = await request_callback(
+        store_engine, "acme", number="+331", due_at=T, window_end=T + 3600, **ask
+    )
+    longer = await request_callback(
+        store_engine, "acme", number="+331", due_at=T, window_end=T + 9000, **ask
+    )
+    assert (shorter.window_end, longer.window_end) == (T + 7200, T + 9000)
+    assert await expire_callbacks(store_engine, "acme", T + 8000) == []
+    # a callback asked for in the queue: its window comes with its life's events
+    journal = Journal(store_engine)
+    life = {"ref": "c9", "number": "+339", "queue": "sales", "status": "pending"}
+    window = {"window_start": T, "window_end": T + 600, "requested_at": T, "attempts": 0}
+    journal.record(DomainEvent("acme", T, "callback.changed", data={**life, **window}))
+    await journal.flush()
+    [row] = [c for c in await list_callbacks(store_engine, "acme", ["pending"]) if c.ref == "c9"]
+    assert (row.window_start, row.window_end) == (T, T + 600)
+    assert await expire_callbacks(store_engine, "acme", T + 601) == ["c9"]
+    assert await expire_callbacks(store_engine, "acme", T + 9001) == [first.ref]

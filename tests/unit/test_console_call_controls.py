@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.commands import OfferCall
 from acd.events import CallQueued, OfferAnswered
@@ -36,6 +37,7 @@ from cti.console import ConsoleBridge
 from cti.recording import ActiveRecording
 from cti.settings import Settings
 from cti.store.journal import Journal
+from cti.store.models import Callback
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folded
@@ -149,6 +151,11 @@ def _who(tenant: str, name: str, role: str = "agent", agent: str | None = None) 
             _who("acme", "alice", agent="alice"),
             "callback.schedule",
             ScheduleCallback(number="not a number"),
+        ),
+        (  # a window that ends before it starts
+            _who("acme", "alice", agent="alice"),
+            "callback.schedule",
+            ScheduleCallback(number="0612345678", at=4e9, until=4e9 - 60),
         ),
         # supervisors: another tenant's agent, an agent without a call
         (_who("beta", "sue", "supervisor"), "supervisor.spy", Spy(agent_id="alice")),
@@ -314,3 +321,42 @@ async def test_the_console_follows_the_answer_and_the_recording_of_the_agents_ca
     other = ActiveRecording("acme", "L9", Path("/r/L9.wav"), "PJSIP/y", "sales", "alice", 5.0)
     console.recording_changed(other)
     assert len(pushed) == count and console.calls[key]["call_id"] == "L1"
+
+
+async def test_an_agent_schedules_a_callback_with_a_window(
+    example_config: PlatformConfig, sqlite_engine: AsyncEngine
+) -> None:
+    acme = example_config.tenants[0]
+    runner = AcdRunner(acme, NoAmi(), Settings())  # type: ignore[arg-type]
+    console = ConsoleBridge(
+        example_config, {"acme": runner}, Journal(sqlite_engine), Hub(), sqlite_engine
+    )
+    now = 1_800_000_000.0
+    console.clock = lambda: now
+    alice = _who("acme", "alice", agent="alice")
+    asked = ScheduleCallback(number="06 12 34 56 78", at=now + 3600, until=now + 7200)
+    assert (await console.act(alice, "callback.schedule", asked))["until"] == now + 7200
+    bare = ScheduleCallback(number="06 11 11 11 11")  # now, for the queue's hours (sales: 24)
+    assert (await console.act(alice, "callback.schedule", bare))["until"] == now + 24 * 3600
+    async with sqlite_engine.connect() as conn:
+        rows = (await conn.execute(select(Callback.__table__).order_by("id"))).all()
+    assert [(r.window_start, r.window_end, r.agent_id) for r in rows] == [
+        (now + 3600, now + 7200, "alice"),
+        (now, now + 24 * 3600, "alice"),
+    ]
+    with pytest.raises(CenterError, match="more than 90 days ahead"):
+        far = ScheduleCallback(number="0612345678", until=now + 100 * 86400)
+        await console.act(alice, "callback.schedule", far)
+
+
+async def test_the_agent_who_takes_a_callback_sees_the_customer_dialed(
+    bridge: tuple[ConsoleBridge, NoAmi],
+) -> None:
+    console, _ami = bridge
+    offered = DomainEvent("acme", 1.0, ev.CALL_OFFERED, "c9-cb", "bob", "sales")
+    console.on_event(offered, Folded())
+    assert console.calls[("acme", "bob")]["state"] == "ringing"
+    life = {"ref": "c9", "number": "+33612345678", "status": "dialing", "agent_id": "bob"}
+    console.on_event(DomainEvent("acme", 2.0, ev.CALLBACK_CHANGED, data=life), Folded())
+    call = console.calls[("acme", "bob")]
+    assert (call["call_id"], call["state"], call["since"]) == ("c9-cb", "dialing", 2.0)

@@ -221,6 +221,8 @@ async def test_a_supervisor_calls_back_an_abandoned_caller(client: httpx.AsyncCl
     assert [c["call_id"] for c in abandoned["calls"]] == ["ab2"]  # ab1 has its callback
     pending = (await client.get("/api/callbacks?status=pending", headers=sam)).json()
     assert [(c["ref"], c["source"]) for c in pending["callbacks"]] == [(body["ref"], "abandoned")]
+    [asked] = pending["callbacks"]  # it may be made for the queue's 24 hours, then expires
+    assert asked["window_end"] - asked["requested_at"] == pytest.approx(24 * 3600, abs=60)
     assert (await client.post("/api/calls/g1/callback", headers=sam)).status_code == 404
     alice = await token(client, "acme", "alice")
     assert (await client.post("/api/calls/ab2/callback", headers=alice)).status_code == 403

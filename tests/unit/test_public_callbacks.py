@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_console.app import create_app
 from agent_console.ratelimit import RateLimit
+from cti.callback_scheduler import take_due_callbacks
 from cti.config import PlatformConfig
 from cti.settings import Settings
+from cti.store import users
 from cti.store.models import Callback
 from ivr.menu import next_opening
 from ivr.model import HoursNode
@@ -108,11 +110,81 @@ async def test_after_hours_a_request_waits_for_the_opening_and_a_second_one_merg
     (row,) = await stored(engine)
     assert (row.source, row.status, row.queue, row.name) == ("web", "pending", "sales", "Ann Lee")
     assert row.window_start == paris("2026-11-24T09:00").timestamp()
+    # no end asked for: the queue's callback_window_hours (24) from the opening
+    assert row.window_end == paris("2026-11-25T09:00").timestamp()
+    assert body["until_local"] == "2026-11-25T09:00+01:00"
     later = await client.post(
         "/api/public/acme/callbacks",
         json={**form, "number": "0611111111", "after": "2026-11-24T15:30"},
     )
     assert later.json()["expected_local"] == "2026-11-24T15:30+01:00"  # open then
+
+
+async def test_the_visitor_gives_a_window_that_moves_with_the_opening_hours(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    form = {"name": "Ann Lee", "topic": "new-contract"}
+    asked = {"from": "2026-11-24T10:00", "until": "2026-11-24T11:30"}  # open then
+    one = (
+        await client.post(
+            "/api/public/acme/callbacks", json={**form, "number": "0611111111", **asked}
+        )
+    ).json()
+    assert (one["expected_local"], one["until_local"]) == (
+        "2026-11-24T10:00+01:00",
+        "2026-11-24T11:30+01:00",
+    )
+    # asked for tonight, closed until Tuesday 09:00: the same hour from the opening
+    tonight = {"from": "2026-11-23T21:00", "until": "2026-11-23T22:00"}
+    two = (
+        await client.post(
+            "/api/public/acme/callbacks", json={**form, "number": "0622222222", **tonight}
+        )
+    ).json()
+    assert (two["expected_local"], two["until_local"]) == (
+        "2026-11-24T09:00+01:00",
+        "2026-11-24T10:00+01:00",
+    )
+    # only an end: from the opening until then
+    until = {"until": "2026-11-24T17:00"}
+    three = (
+        await client.post(
+            "/api/public/acme/callbacks", json={**form, "number": "0633333333", **until}
+        )
+    ).json()
+    assert (three["expected_local"], three["until_local"]) == (
+        "2026-11-24T09:00+01:00",
+        "2026-11-24T17:00+01:00",
+    )
+    rows = await stored(engine)
+    assert [r.window_end for r in rows] == [
+        paris(t).timestamp() for t in ("2026-11-24T11:30", "2026-11-24T10:00", "2026-11-24T17:00")
+    ]
+
+
+async def test_a_web_callback_whose_window_passes_expires_and_supervisors_see_it(
+    client: httpx.AsyncClient, engine: AsyncEngine, example_config: PlatformConfig
+) -> None:
+    form = {"name": "Ann Lee", "number": "0612345678", "topic": "new-contract"}
+    window = {"from": "2026-11-24T10:00", "until": "2026-11-24T11:00"}
+    asked = (await client.post("/api/public/acme/callbacks", json={**form, **window})).json()
+    # no agent made it in its window (no ACD here at all): at 11:01 it has expired
+    await take_due_callbacks(engine, {}, example_config, paris("2026-11-24T11:01").timestamp())
+    await users.create_user(engine, "acme", "sam", "supervisor", "password-123")
+    login = {"tenant": "acme", "username": "sam", "password": "password-123"}
+    token = (await client.post("/api/login", json=login)).json()["token"]
+    sam = {"Authorization": f"Bearer {token}"}
+    listed = await client.get("/api/callbacks?status=expired", headers=sam)
+    assert listed.status_code == 200, listed.text
+    [expired] = listed.json()["callbacks"]
+    assert (expired["ref"], expired["status"], expired["source"]) == (
+        asked["ref"],
+        "expired",
+        "web",
+    )
+    assert expired["window_end"] == paris("2026-11-24T11:00").timestamp()
+    open_ones = (await client.get("/api/callbacks?status=pending", headers=sam)).json()
+    assert open_ones["callbacks"] == []
 
 
 async def test_bad_input_gets_a_clear_refusal(client: httpx.AsyncClient) -> None:
@@ -123,6 +195,18 @@ async def test_bad_input_gets_a_clear_refusal(client: httpx.AsyncClient) -> None
     assert bad_topic.status_code == 422 and "unknown topic" in bad_topic.text
     bad_time = await client.post("/api/public/acme/callbacks", json={**form, "after": "soon"})
     assert bad_time.status_code == 422 and "ISO 8601" in bad_time.text
+    bad_end = await client.post("/api/public/acme/callbacks", json={**form, "until": "later"})
+    assert bad_end.status_code == 422 and "until: an ISO 8601 time" in bad_end.text
+    for window, why in [
+        ({"from": "2026-11-24T11:00", "until": "2026-11-24T10:00"}, "after its start"),
+        ({"from": "2026-11-24T11:00", "until": "2026-11-24T11:00"}, "after its start"),
+        ({"until": "2026-11-23T19:00"}, "after now"),  # gone by (it is 20:00 in Paris)
+        ({"until": "2027-06-01T10:00"}, "more than 90 days ahead"),
+        ({"from": "2027-06-01T10:00"}, "more than 90 days ahead"),
+        ({"from": "2026-11-24T10:00", "after": "2026-11-24T10:00"}, "once"),
+    ]:
+        refused = await client.post("/api/public/acme/callbacks", json={**form, **window})
+        assert refused.status_code == 422 and why in refused.text, (window, refused.text)
     extra = await client.post("/api/public/acme/callbacks", json={**form, "admin": True})
     assert extra.status_code == 422
     assert (await client.post("/api/public/globex/callbacks", json=form)).status_code == 404

@@ -153,3 +153,36 @@ def test_click_to_call_talk_and_wrap_up_are_the_agents_busy_time() -> None:
     figures = live.agent_stats("alice", 94)
     assert figures["occupancy"] == pytest.approx(30 / 40)
     assert figures["occupancy_with_acw"] == pytest.approx(40 / 50)
+
+
+def test_a_callback_is_an_exited_inbound_call_and_an_outbound_call_of_its_own() -> None:
+    """The caller pressed 1: their call exits the queue at once (no later event needed);
+    the call back is a row of its own, outbound, the agent's even when not answered."""
+    folder = Folder("t")
+    inbound = [
+        _e(0, ev.CALL_ARRIVED, "C", ani="+33612345678", dnis="5000"),
+        _e(2, ev.CALL_QUEUED, "C", queue="sales", caller_number="+33612345678"),
+        _e(32, ev.CALLBACK_REQUESTED, "C", number="+33612345678"),
+    ]
+    for event in inbound:
+        folder.apply(event)
+    asked = folder.calls["C"].record()
+    assert asked is not None and asked.direction == "inbound"
+    assert (asked.outcome, asked.queue_seconds, asked.agent) == (Outcome.EXITED, 30.0, None)
+    assert folder.calls["C"].acd_outcome == "called_back"
+    attempt = [
+        _e(32, ev.CALL_ARRIVED, "C-cb", dnis="+33612345678", direction="outbound"),
+        _e(32, ev.CALL_QUEUED, "C-cb", queue="sales", caller_number="+33612345678", callback=True),
+        _e(60, ev.CALL_OFFERED, "C-cb", "bob", queue="sales", offer_id=1),
+        _e(75, ev.CALL_FINISHED, "C-cb", "bob", outcome="no_answer", direction="outbound"),
+    ]
+    for event in attempt:
+        folder.apply(event)
+    row = folder.calls["C-cb"]
+    assert (row.direction, row.agent, row.acd_outcome, row.outcome) == (
+        "outbound",
+        "bob",
+        "no_answer",
+        Outcome.EXITED,
+    )
+    assert folder.calls["C"].outcome == Outcome.EXITED  # the caller's call is untouched

@@ -425,6 +425,10 @@ def test_an_overflowed_call_waits_in_its_new_queue_since_it_first_queued() -> No
     run(live, ref, [event(DAY_START + 81, ev.CALL_HUNGUP, "c2", data={"cause": 16})])
     snap = live.total_stats(DAY_START + 90)
     assert snap["calls_waiting"] == 0 and snap["longest_current_wait_seconds"] is None
+    # a callback's visit waiting for an agent has no caller on the line
+    visit = {"callback": True, "caller_number": "1"}
+    run(live, ref, [event(DAY_START + 95, ev.CALL_QUEUED, "c1-cb", queue="sales", data=visit)])
+    assert live.queue_stats("sales", DAY_START + 99)["calls_waiting"] == 0
 
 
 answered_records = st.builds(
