@@ -57,6 +57,7 @@ Campaign calls (progressive and preview) ride the same mechanics; their part liv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -132,6 +133,7 @@ from cti.config import TenantConfig
 from cti.errors import AsteriskError
 from cti.routing import router_specs
 from cti.settings import Settings
+from cti.tasks import stop_task
 from reports import events as ev
 from reports.events import DomainEvent
 
@@ -337,9 +339,8 @@ class AcdRunner:
         if self._timer is not None:
             self._timer.cancel()
         for task in (self._worker, self._astdb_writer):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            with contextlib.suppress(Exception):  # its error is not the closing's business
+                await stop_task(task)
 
     # ---- the agents' API -------------------------------------------------
     @property

@@ -15,7 +15,6 @@ counted in `stats`, never fatal. Nothing else in the project imports panoramisk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -29,6 +28,7 @@ from panoramisk.message import Message
 
 from cti.ami_events import AmiEvent, LinkDown, LinkUp, OtherEvent, Resynced, normalise, snapshot
 from cti.errors import AmiActionError, AmiAuthError, AsteriskError
+from cti.tasks import stop_task
 
 log = logging.getLogger("cti.ami")
 
@@ -216,14 +216,7 @@ class AmiLink:
     async def close(self) -> None:
         task, self._task = self._task, None
         self._closing = True
-        if task is not None:
-            # Python 3.11's wait_for can swallow a cancellation that lands as its inner
-            # future completes (fixed in 3.12): cancel again until the task has ended
-            while not task.done():
-                task.cancel()
-                await asyncio.wait({task}, timeout=1.0)
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)  # cancelled again until it has ended (see cti.tasks)
         self._drop_connection()
         if self._record is not None:
             self._record.close()

@@ -10,7 +10,6 @@ messages beyond the queue bound are dropped and counted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import deque
@@ -18,6 +17,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import aiomqtt
+
+from cti.tasks import stop_task
 
 log = logging.getLogger("cti.bus")
 
@@ -53,9 +54,7 @@ class Bus:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
 
     async def _run(self) -> None:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cti.tasks import stop_task
 from reports.events import DomainEvent
 from reports.fold import Folded, StateInterval
 from reports.kpis import AgentInterval, CallRecord
@@ -123,9 +124,7 @@ class LivePublisher:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         if self._timer is not None:
             self._timer.cancel()

@@ -36,7 +36,6 @@ kept (bounded) for the next try; nothing raises into the journal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -45,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cti.tasks import stop_task
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import CallRow, Folded
@@ -118,9 +118,7 @@ class QueueLogWriter:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         self.flush()
 

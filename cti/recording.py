@@ -46,6 +46,7 @@ from cti.config import PlatformConfig, TenantConfig
 from cti.errors import AsteriskError
 from cti.store.journal import upsert
 from cti.store.models import Recording
+from cti.tasks import stop_task
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folded
@@ -337,9 +338,7 @@ class Recorder:
 
     async def close(self) -> None:
         if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
+            await stop_task(self._purger)
             self._purger = None
         for task in list(self._tasks):
             with contextlib.suppress(Exception):

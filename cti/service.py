@@ -44,6 +44,7 @@ from cti.store.directory import StoreDirectories
 from cti.store.journal import Journal
 from cti.store.reference import mirror_config
 from cti.store.schema import upgrade
+from cti.tasks import stop_task
 from ivr.agi import inbound_handler, survey_handler
 from ivr.menu import Session as IvrSession
 from reports import events as ev
@@ -233,11 +234,9 @@ class Service:
         if self._http is not None:
             self._http.should_exit = True
         for task in self._tasks:
-            if task.get_name() != "http":
-                task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task.get_name() == "http":  # it ends by itself (open connections: cut)
+                await asyncio.wait({task}, timeout=5.0)
+            await stop_task(task)
         self._tasks.clear()
         for runner in self.acd.values():
             await runner.close()

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cti.store import campaigns, rollup
 from cti.store.models import AgentStateInterval, Call, Callback, Event, Survey
+from cti.tasks import stop_task
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import CallRow, Folded, Folder, StateInterval
@@ -180,9 +181,7 @@ class Journal:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         with contextlib.suppress(Exception):
             await self.flush()

@@ -109,7 +109,9 @@ async def ready_agent(page: Page, base: str, username: str) -> None:
     """Sign in to the console as an agent (password "correct horse"), log in, go ready."""
     await sign_in(page, base, username, "correct horse")
     await expect(page).to_have_url(base + "/console")
+    await expect(page.locator("#link")).to_have_text("Connected")  # else a click is lost
     await page.click("#btn-login")
+    await expect(page.locator("#agent-state")).to_have_text("Not ready")
     await page.click("#btn-ready")
 
 
