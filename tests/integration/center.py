@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -89,7 +91,21 @@ async def center_factory(
 
     yield make
     for service in made:
-        await service.stop()
+        await stop_or_explain(service)
+
+
+async def stop_or_explain(service: Service, within: float = 60.0) -> None:
+    """Stop the service; if it does not stop in time, fail with every task's stack
+    (a hang here would otherwise cost the suite's whole timeout and say nothing)."""
+    try:
+        await asyncio.wait_for(service.stop(), within)
+    except TimeoutError:
+        stacks = []
+        for task in asyncio.all_tasks():
+            out = io.StringIO()
+            task.print_stack(file=out)
+            stacks.append(f"{task.get_name()}:\n{out.getvalue()}")
+        pytest.fail(f"the service did not stop within {within:.0f} s:\n" + "\n".join(stacks))
 
 
 @pytest.fixture
