@@ -49,20 +49,22 @@ def _recording_now(request: Request, tenant_id: str, call_id: str) -> bool:
     return (tenant_id, call_id) in active
 
 
+async def _recording(engine: AsyncEngine, tenant_id: str, call_id: str) -> Any:
+    """The tenant's recording row of the call, or None."""
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            select(Recording).where(Recording.tenant_id == tenant_id, Recording.call_id == call_id)
+        )
+        return found.first()
+
+
 async def playable(request: Request, principal: Principal, call_id: str) -> dict[str, Any] | None:
     """What a call record says of its recording when the user may play it: where to
     play it from, and its pauses (the file holds the call without them); else None."""
     engine: AsyncEngine | None = request.app.state.engine
     if engine is None:
         return None
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(Recording).where(
-                    Recording.tenant_id == principal.tenant_id, Recording.call_id == call_id
-                )
-            )
-        ).first()
+    row = await _recording(engine, principal.tenant_id, call_id)
     if row is None or not may_play(
         principal, row.agent_id, _agents_allowed(request, principal.tenant_id)
     ):
@@ -82,14 +84,7 @@ async def get_recording(
     engine: AsyncEngine | None = request.app.state.engine
     if engine is None:
         raise HTTPException(503, detail="no database configured")
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(Recording).where(
-                    Recording.tenant_id == principal.tenant_id, Recording.call_id == call_id
-                )
-            )
-        ).first()
+    row = await _recording(engine, principal.tenant_id, call_id)
     if row is None:
         raise HTTPException(404, detail="no recording of this call")
     if not may_play(principal, row.agent_id, _agents_allowed(request, principal.tenant_id)):

@@ -25,7 +25,7 @@ from cti.store.kpi_queries import kpi_report
 from cti.store.models import Call
 from reports import events as ev
 from reports.events import DomainEvent
-from tests.unit.test_callback_scheduler import RecordingAmi
+from tests.unit.fake_ami import RecordingAmi
 
 T = 1_800_000_000.0
 NUMBER = "+33612345678"

@@ -18,25 +18,10 @@ from cti.config import PlatformConfig
 from cti.settings import Settings
 from cti.store.callbacks import list_callbacks, request_callback
 from cti.store.journal import Journal
+from tests.unit.fake_ami import RecordingAmi
 
 T = 1_800_000_000.0
 HOUR = 3600.0
-
-
-class RecordingAmi:
-    """The AMI edge of the runner: records the actions, Asterisk is not needed here."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def subscribe(self, _subscriber: Any) -> Any:
-        return lambda: None
-
-    async def action(self, name: str, **headers: Any) -> None:
-        self.sent.append((name, headers))
-
-    async def originate(self, channel: str, **headers: Any) -> None:
-        self.sent.append(("Originate", {"Channel": channel, **headers}))
 
 
 def _runner(config: PlatformConfig, journal: Journal, now: list[float]) -> AcdRunner:

@@ -41,22 +41,7 @@ from cti.store.models import Callback
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folded
-
-
-class NoAmi:
-    """An AMI link that must not be used: every refusal happens before Asterisk."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def subscribe(self, _subscriber: Any) -> Any:
-        return lambda: None
-
-    async def action(self, name: str, **headers: Any) -> None:
-        self.sent.append((name, headers))
-
-    async def originate(self, channel: str, **headers: Any) -> None:
-        self.sent.append(("Originate", {"Channel": channel, **headers}))
+from tests.unit.fake_ami import RecordingAmi as NoAmi  # every refusal happens before Asterisk
 
 
 def _two_tenants(example: PlatformConfig) -> PlatformConfig:
