@@ -805,7 +805,18 @@ def _history_query(tenant_id: str, customer_id: str, limit: int) -> CompoundSele
             Call.caller_number.label("number"),
             Call.queue.label("queue"),
             Call.agent.label("agent"),
-            Call.outcome.label("outcome"),
+            # a call we placed that did not connect: how its leg ended (busy, no_answer...)
+            case(
+                (
+                    and_(
+                        Call.direction == "outbound",
+                        Call.outcome != "answered",
+                        Call.acd_outcome.is_not(None),
+                    ),
+                    Call.acd_outcome,
+                ),
+                else_=Call.outcome,
+            ).label("outcome"),
             Call.disposition.label("disposition"),
             Call.notes.label("notes"),
             func.coalesce(first_answer, Call.survey_score).label("survey_score"),

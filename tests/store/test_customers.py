@@ -246,6 +246,27 @@ def _call(call_id: str, **values: Any) -> dict[str, Any]:
     return row
 
 
+async def test_a_call_we_placed_shows_how_it_ended_in_the_history(
+    store_engine: AsyncEngine,
+) -> None:
+    await _jeanne(store_engine)
+    base = {"customer_id": "C001", "queue": "sales", "direction": "outbound", "agent": "bob"}
+    calls = [
+        _call("o1", arrived_at=1000.0, outcome="exited", acd_outcome="busy", **base),
+        _call("o2", arrived_at=2000.0, outcome="answered", acd_outcome="answered", **base),
+        _call("i1", arrived_at=3000.0, outcome="abandoned", acd_outcome="abandoned"),
+    ]
+    calls[2]["customer_id"] = "C001"
+    async with store_engine.begin() as conn:
+        await conn.execute(insert(Call), calls)
+    history = await repo.contact_history(store_engine, ACME, "C001")
+    assert [(c.call_id, c.outcome) for c in history.calls] == [
+        ("i1", "abandoned"),
+        ("o2", "answered"),
+        ("o1", "busy"),  # not the KPI's "exited": the customer's line was busy
+    ]
+
+
 async def test_contact_history_has_calls_surveys_and_open_callbacks(
     store_engine: AsyncEngine,
 ) -> None:
