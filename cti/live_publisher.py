@@ -151,9 +151,12 @@ class LivePublisher:
             for queue in queues:
                 if isinstance(queue, str) and queue:
                     self._mark(tenant, "queue", queue)
+            stats = self.board.tenant(tenant)
             for agent in agents:
                 if agent:
                     self._mark(tenant, "agent", agent)
+                    for queue in stats.queues_of(agent):  # its agents by state
+                        self._mark(tenant, "queue", queue)
             if event.call_id is not None:
                 self._call_event(event, folded)
             self._schedule()

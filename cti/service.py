@@ -127,6 +127,10 @@ class Service:
             self.bus, options=LiveOptions(minutes=settings.live_interval_minutes)
         )
         self.journal.subscribe(self.live.on_event)
+        for tenant in config.tenants:  # each queue's figures count its agents by state
+            stats = self.live.board.tenant(tenant.tenant.id)
+            for queue in tenant.queues:
+                stats.serve(queue.id, [a.id for a in tenant.agents if queue.id in a.queues])
         self.queue_log = QueueLogWriter(str(settings.queue_log_path))
         self.journal.subscribe(self.queue_log.on_event)
         self.hub: Hub = self.app.state.hub

@@ -320,6 +320,15 @@ class LiveStats:
         self.waiting: dict[str, dict[str, float]] = {}  # queue -> call -> waiting since
         self._waiting_in: dict[str, str] = {}  # call -> queue
         self.agents: dict[str, _AgentNow] = {}
+        self.members: dict[str, frozenset[str]] = {}  # queue -> the agents serving it
+
+    def serve(self, queue: str, agents: Iterable[str]) -> None:
+        """`agents` serve `queue`: its figures count them by state."""
+        self.members[queue] = frozenset(agents)
+
+    def queues_of(self, agent: str) -> list[str]:
+        """The queues `agent` serves (see `serve`)."""
+        return sorted(q for q, members in self.members.items() if agent in members)
 
     # -- feeding --------------------------------------------------------------------------
 
@@ -546,6 +555,7 @@ class LiveStats:
         out = day.queues.get(queue, empty).summary()
         self._with_interval(out, interval.queues.get(queue, empty).summary(), interval)
         out.update(self._waiting_figures([queue], moment))
+        out["agents_by_state"] = self.agents_by_state(self.members.get(queue, frozenset()))
         out.update(tenant=self.tenant, queue=queue, at=moment, day_start=day.start)
         return out
 
@@ -573,9 +583,15 @@ class LiveStats:
         )
         return out
 
-    def agents_by_state(self) -> dict[str, int]:
-        """How many agents are in each state now (logged-out agents left out)."""
-        counts = Counter(a.shown for a in self.agents.values() if a.state != "logged_out")
+    def agents_by_state(self, among: Iterable[str] | None = None) -> dict[str, int]:
+        """How many agents (all, or those `among`) are in each state now (logged-out
+        agents left out)."""
+        agents = (
+            self.agents.values()
+            if among is None
+            else [self.agents[a] for a in among if a in self.agents]
+        )
+        counts = Counter(a.shown for a in agents if a.state != "logged_out")
         return dict(sorted(counts.items()))
 
     def queue_names(self, now: float | None = None) -> list[str]:

@@ -102,6 +102,7 @@ async def test_the_retained_stats_topics_carry_the_figures(
     bus = Bus(mosquitto.url, client_id="live-test")
     start = NOON - 3600  # the live figures are today's: the calls and the clock on one day
     publisher = LivePublisher(bus, interval_ms=50, clock=lambda: start + 3600)
+    publisher.board.tenant("acme").serve("sales", ["ann", "bob"])
     journal.subscribe(publisher.on_event)
     await bus.start()
     await publisher.start()
@@ -121,6 +122,7 @@ async def test_the_retained_stats_topics_carry_the_figures(
         queue = await retained(mosquitto.port, "cti/acme/queues/sales/stats")
         assert queue["offered"] == 10 and queue["asa_seconds"] == pytest.approx(4)
         assert queue["calls_waiting"] == 1
+        assert queue["agents_by_state"] == {"ready": 1}  # ann; bob never logged in
         agent = await retained(mosquitto.port, "cti/acme/agents/ann/state")
         assert agent["state"] == "ready" and agent["calls_handled"] == 5
         assert agent["aht_seconds"] == pytest.approx(40)

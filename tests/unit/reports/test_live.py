@@ -395,6 +395,23 @@ def test_per_queue_service_level_and_bands() -> None:
     check(live, ref, DAY_START + 2000)
 
 
+def test_each_queue_counts_its_own_agents_by_state() -> None:
+    live, ref = LiveStats("acme"), Reference()
+    live.serve("sales", ["ann", "bob"])
+    live.serve("support", ["bob", "cid"])
+    run(live, ref, [state(DAY_START, "ann", "ready"), state(DAY_START, "bob", "not_ready")])
+    run(live, ref, [state(DAY_START, "cid", "ready"), state(DAY_START, "dan", "ready")])
+    run(live, ref, [state(DAY_START + 5, "cid", "logged_out")])
+    assert live.queues_of("bob") == ["sales", "support"] and live.queues_of("dan") == []
+    assert live.queue_stats("sales", DAY_START + 9)["agents_by_state"] == {
+        "not_ready": 1,
+        "ready": 1,
+    }
+    assert live.queue_stats("support", DAY_START + 9)["agents_by_state"] == {"not_ready": 1}
+    assert live.queue_stats("vip", DAY_START + 9)["agents_by_state"] == {}  # no one serves it
+    assert live.total_stats(DAY_START + 9)["agents_by_state"] == {"not_ready": 1, "ready": 2}
+
+
 def test_an_agent_on_hold_shows_hold_with_the_time_since_the_hold() -> None:
     live, ref = LiveStats("acme"), Reference()
     run(live, ref, [state(DAY_START, "ann", "ready"), state(DAY_START, "bob", "not_ready")])
