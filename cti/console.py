@@ -21,6 +21,7 @@ rings the supervisor's own extension into ChanSpy on one of their tenant's agent
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -418,7 +419,11 @@ class ConsoleBridge:
             if action == "agent.login":  # at the phone they logged in at (hot-desking)
                 user = await get_user(self.engine, principal.tenant_id, principal.username)
                 runner.sit_at(agent, user.extension if user is not None else None)
-            return self._agent_action(tenant, runner, agent, action, body)
+            done = self._agent_action(tenant, runner, agent, action, body)
+            if action == "wrapup.done":  # the agent is told "saved": in the store first
+                with contextlib.suppress(Exception):  # the database away: kept, retried
+                    await self.journal.flush()
+            return done
         except RoutingError as exc:
             raise CenterError(str(exc)) from None
         except AsteriskError as exc:

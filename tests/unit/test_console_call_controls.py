@@ -37,7 +37,7 @@ from cti.console import ConsoleBridge
 from cti.recording import ActiveRecording
 from cti.settings import Settings
 from cti.store.journal import Journal
-from cti.store.models import Callback
+from cti.store.models import Callback, Event
 from reports import events as ev
 from reports.events import DomainEvent
 from reports.fold import Folded
@@ -267,6 +267,21 @@ async def test_a_campaign_call_is_wrapped_up_with_the_campaigns_own_codes(
         await console.act(bob, "wrapup.done", WrapUpDone(disposition="info"))
     done = await console.act(bob, "wrapup.done", WrapUpDone(disposition="sale"))
     assert done["call_id"] == "cmp-1"
+
+
+async def test_a_wrap_up_is_in_the_store_when_the_agent_is_told_it_is_saved(
+    example_config: PlatformConfig, sqlite_engine: AsyncEngine
+) -> None:
+    acme = example_config.tenants[0]
+    runner = AcdRunner(acme, NoAmi(), Settings())  # type: ignore[arg-type]
+    journal = Journal(sqlite_engine, flush_interval=3600)  # the writer alone would wait
+    console = ConsoleBridge(example_config, {"acme": runner}, journal, Hub(), sqlite_engine)
+    console.last_call[("acme", "bob")] = "L7"
+    bob = _who("acme", "bob", agent="bob")
+    await console.act(bob, "wrapup.done", WrapUpDone(disposition="info", notes="all good"))
+    async with sqlite_engine.connect() as conn:
+        kinds = (await conn.execute(select(Event.kind).where(Event.call_id == "L7"))).scalars()
+        assert list(kinds) == [ev.CALL_WRAPPED_UP]
 
 
 async def test_the_console_follows_the_answer_and_the_recording_of_the_agents_call(
