@@ -323,8 +323,9 @@ function renderCallControls(off) {
   const idle = !call || ["ended", "missed", "gone"].includes(call.state);
   const canDial = !off && idle && ["ready", "not_ready"].includes(state.agent?.state);
   $("#btn-dial").disabled = !canDial;
-  // click-to-call from a record: the caller's (pop) or one found in the search
-  for (const button of document.querySelectorAll("#pop-panel .dial, #customer-panel .dial")) {
+  // click-to-call from a customer's record found in the search (the pop is the
+  // current caller's: gone by the time the agent is free to dial)
+  for (const button of document.querySelectorAll("#customer-panel .dial")) {
     button.disabled = !canDial;
   }
   $("#btn-callback").disabled = off;
@@ -411,7 +412,7 @@ function renderPop() {
   const key = pop ? JSON.stringify(pop) : null;
   if (key === shownPop) return; // the same pop again (a resync): keep what the agent is typing
   shownPop = key;
-  $("#pop").replaceChildren(...(pop ? popView(pop, { queueName, dispositionLabel, onLinked: link, onDial: dialCustomer }) : []));
+  $("#pop").replaceChildren(...(pop ? popView(pop, { queueName, dispositionLabel, onLinked: link }) : []));
 }
 
 function dispositionLabel(code) {
@@ -495,7 +496,7 @@ $("#transfer-form").addEventListener("submit", (event) => {
 });
 $("#btn-transfer-complete").addEventListener("click", () => callAct("call.transfer_complete"));
 $("#btn-transfer-cancel").addEventListener("click", () => callAct("call.transfer_cancel"));
-/** Click-to-call from the customer's record in the pop. */
+/** Click-to-call from a customer's record found in the search. */
 function dialCustomer(number, customer) {
   act("call.dial", { number, customer_id: customer?.id ?? null });
 }

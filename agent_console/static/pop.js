@@ -8,8 +8,7 @@ import { api, attempt, dateTime, duration, h } from "/static/common.js";
 /**
  * The pop's elements. `ctx.queueName(id)` and `ctx.dispositionLabel(code)` name things
  * as the tenant does; `ctx.onLinked(pop, customer, history)` is called when the agent
- * created or linked the caller's customer; `ctx.onDial(number, customer)`, when given,
- * puts a call button beside each of the customer's numbers (click-to-call).
+ * created or linked the caller's customer.
  */
 export function popView(pop, ctx) {
   const c = pop.customer;
@@ -29,7 +28,7 @@ export function popView(pop, ctx) {
     { class: "facts" },
     fact("Caller number", pop.caller_number || "withheld"),
     c?.account ? fact("Account", c.account) : null,
-    ...(c?.phones || []).map((p) => fact(p.label || "Phone", phoneView(p.number, c, ctx))),
+    ...(c?.phones || []).map((p) => fact(p.label || "Phone", p.number)),
     fact("Queue", ctx.queueName(pop.queue)),
     fact("Waited", pop.waited_seconds == null ? "–" : duration(pop.waited_seconds)),
     fact("IVR path", path),
@@ -45,12 +44,6 @@ export function popView(pop, ctx) {
   else if (pending) parts.push(h("p", { class: "muted", id: "pop-pending" }, "Looking up the record…"));
   else parts.push(...unknownCallerView(pop, ctx));
   return parts;
-}
-
-function phoneView(number, customer, ctx) {
-  if (!ctx.onDial) return number;
-  const call = () => ctx.onDial(number, customer);
-  return h("span", {}, number, " ", h("button", { type: "button", class: "secondary small dial", onclick: call }, "Call"));
 }
 
 function fact(term, value) {
