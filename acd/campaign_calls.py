@@ -28,7 +28,8 @@ from reports import events as ev
 from reports.events import DomainEvent
 
 if TYPE_CHECKING:
-    from acd.runner import AcdRunner, CallbackLeg
+    from acd.callback_calls import CallbackLeg
+    from acd.runner import AcdRunner
 
 PREVIEW_REASON = "preview"  # an agent deciding whether to call a campaign's contact
 

@@ -11,17 +11,10 @@ AMI actions, in order:
   end of the talk (or, for any other status, the no-answer);
 - a caller's hangup is `CallerHungUp` while waiting or ringing, `CallEnded`
   while talking;
-- `PlaceCallback` originates the agent's device into `cti-callback,<number>`
-  with a channel id of our own, so its answer (`CtiCallbackAnswered`) and its
-  hangup are recognised; the customer leg's `DialEnd` settles the attempt. Each
-  callback follows `acd.callback_life` (journaled as `callback.changed`, one
-  row per asking call in the store): reserved with the agent, dialing once they
-  take it, connected when the customer answers; busy, no answer or a failed leg
-  is retried by the queue's `callback_retry` rule (a new visit to the queue,
-  `<call>-r<attempt>`, queued as a callback at the due time) until it fails, or
-  expires when its window closes first. Each visit is journaled as an outbound
-  call of its own (a press-1 callback's first one as `<call>-cb`: the caller's
-  call stays inbound), answered when the customer answers;
+- `PlaceCallback` originates the agent's device into `cti-callback,<number>`,
+  then the customer's; callbacks (kept in line, placed, followed, retried, expired,
+  journaled as `callback.changed`) live in `acd.callback_calls`
+  (`AcdRunner.callback_calls`);
 - `CancelOffer`/`ReturnToWaiting` redirect the caller back to `cti-wait`,
   `RouteOut` to `cti-route-out,<kind>`.
 
@@ -65,17 +58,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from acd.callback_life import (
-    DEFAULT_WINDOW_HOURS,
-    DIAL_STATUS,
-    FINAL,
-    Callback,
-    CallbackResult,
-    CallbackStatus,
-    IllegalCallbackStep,
-    RetryRule,
-    callback_window,
-)
+from acd.callback_calls import CallbackCalls, CallbackLeg
+from acd.callback_life import DIAL_STATUS, CallbackResult
 from acd.campaign_calls import PREVIEW_REASON, CampaignCalls, Campaigned
 from acd.commands import (
     Announce,
@@ -96,7 +80,6 @@ from acd.events import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
-    CallbackCancelled,
     CallbackRequested,
     CallConnected,
     CallEnded,
@@ -113,7 +96,7 @@ from acd.events import (
 )
 from acd.router import Router
 from acd.specs import SkillNeed, TargetKind
-from acd.state import AgentState, CallState
+from acd.state import AgentState
 from acd.transfers import Consultation, Transfers
 from cti.ami import AmiLink
 from cti.ami_events import (
@@ -140,7 +123,6 @@ from reports.events import DomainEvent
 log = logging.getLogger("acd.runner")
 
 WAITING, RINGING, TALKING, CALLBACK = "waiting", "ringing", "talking", "callback"
-SETTLED_MEMORY = 10_000  # settled callbacks remembered until the store has caught up
 BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 BUSY_REASON = "busy on phone"
 OUTBOUND_REASON = "outbound call"
@@ -181,38 +163,6 @@ class Leg:
     consult: Consultation | None = None  # attended transfer: who the agent consults
     customer_id: str | None = None
     tier: int = 0
-
-
-@dataclass
-class CallbackLeg:
-    """One callback's life as the runner follows it (`acd.callback_life`); `ref` is the
-    call that asked for it (the key of its record), `call_id` the router's call now."""
-
-    ref: str
-    call_id: str
-    number: str
-    queue: str
-    customer_id: str | None
-    requested_at: float
-    source: str = "queue"
-    life: Callback = field(default_factory=Callback)
-    agent_id: str | None = None
-    asking_call: str | None = None  # the call it was promised in, if any
-    campaign: Campaigned | None = None  # a campaign's attempt, not a callback record
-    window_start: float | None = None  # it may be made from (None: when asked for)
-    window_end: float | None = None  # and until: then it expires
-
-
-@dataclass(slots=True)
-class _Visit:
-    """A callback's visit to its queue as the journal sees it: an outbound call of its
-    own (`call_id`; for a callback asked for in the queue, the asking call's id and
-    `-cb`, since that call stays an inbound call), made by `agent_id`, its customer leg
-    ending with `result` (`acd.callback_life.CallbackResult`; None: never dialed)."""
-
-    call_id: str
-    agent_id: str | None = None
-    result: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,12 +247,7 @@ class AcdRunner:
         self.extensions = {a.id: a.extension for a in tenant.agents}
         self.queue_ids = {native_queue_name(tenant, q.id): q.id for q in tenant.queues}
         self.legs: dict[str, Leg] = {}
-        self.callback_legs: dict[str, str] = {}  # our originated channel id -> call id
-        self.callbacks: dict[str, CallbackLeg] = {}  # router call id -> its callback
-        # callbacks settled here lately (insertion-ordered, the oldest dropped first): the
-        # store may not say so yet, it is written behind
-        self.settled_callbacks: dict[str, None] = {}
-        self.visits: dict[str, _Visit] = {}  # router call id -> a callback's outbound call
+        self.callback_calls = CallbackCalls(self)  # callbacks: kept in line, placed, retried
         self.campaigns = CampaignCalls(self)  # campaign calls and previews
         self.transfers = Transfers(self)  # blind and attended transfers
         self.channel_names: dict[str, str] = {}  # callback channel id -> channel name
@@ -411,252 +356,26 @@ class AcdRunner:
 
     def request_callback(self, call_id: str, number: str) -> None:
         """The caller asked to be called back: they hang up, their place is kept."""
-        leg = self.legs.get(call_id)
-        if leg is None or leg.state != WAITING:
-            raise RoutingError(f"call {call_id!r} is not waiting in {self.tenant_id!r}")
-        self.feed(CallbackRequested(call_id, number), strict=True)
-        del self.legs[call_id]
-        self._commands.put_nowait(_Leave(leg.channel, TargetKind.CALLBACK, number))
-        now = self.clock()
-        start, end = callback_window(now, None, self._window_hours(leg.queue))
-        callback = CallbackLeg(
-            call_id,
-            call_id,
-            number,
-            leg.queue,
-            leg.customer_id,
-            now,
-            asking_call=call_id,
-            window_start=start,
-            window_end=end,
-        )
-        self.callbacks[call_id] = callback
-        self._callback_changed(callback)
-        self._visit(callback, call_id, f"{call_id}-cb", queued=True)
+        self.callback_calls.request_callback(call_id, number)
 
-    def _visit(self, callback: CallbackLeg, call_id: str, journal_id: str, queued: bool) -> None:
-        """The callback's visit `call_id` to its queue is an outbound call, `journal_id`
-        in the journal (`queued`: say it entered the queue, the router will not)."""
-        if callback.campaign is not None:
-            return
-        self.visits[call_id] = _Visit(journal_id)
-        if self.record is None:
-            return
-        now = self.clock()
-        data = {"dnis": callback.number, "direction": "outbound"}
-        self.record(DomainEvent(self.tenant_id, now, ev.CALL_ARRIVED, journal_id, data=data))
-        if queued:
-            queued_data = {
-                "customer_id": callback.customer_id,
-                "caller_number": callback.number,
-                "callback": True,
-            }
-            self.record(
-                DomainEvent(
-                    self.tenant_id,
-                    now,
-                    ev.CALL_QUEUED,
-                    journal_id,
-                    queue=callback.queue,
-                    data=queued_data,
-                )
-            )
+    def leave_later(self, channel: str, kind: TargetKind, destination: str) -> None:
+        """Send a caller's channel out of the queue after the commands already queued."""
+        self._commands.put_nowait(_Leave(channel, kind, destination))
 
-    def journal_id(self, call_id: str) -> str:
-        """The call the journal knows the router's call `call_id` as (a callback's visit
-        has its own outbound call)."""
-        visit = self.visits.get(call_id)
-        return call_id if visit is None else visit.call_id
+    @property
+    def callbacks(self) -> dict[str, CallbackLeg]:
+        """Router call id -> its callback (`CallbackCalls.callbacks`)."""
+        return self.callback_calls.callbacks
 
-    def _callback_changed(self, callback: CallbackLeg) -> None:
-        """Journal where the callback's life stands (the store keeps one row per `ref`)."""
-        if self.record is None or callback.campaign is not None:
-            return
-        life = callback.life
-        data = {
-            "ref": callback.ref,
-            "call_id": callback.asking_call,
-            "number": callback.number,
-            "queue": callback.queue,
-            "customer_id": callback.customer_id,
-            "source": callback.source,
-            "requested_at": callback.requested_at,
-            "window_start": callback.window_start,
-            "window_end": callback.window_end,
-            "status": str(life.status),
-            "attempts": life.attempts,
-            "due_at": life.due_at,
-            "last_result": None if life.last_result is None else str(life.last_result),
-            "agent_id": callback.agent_id,
-        }
-        self.record(DomainEvent(self.tenant_id, self.clock(), ev.CALLBACK_CHANGED, None, data=data))
+    @property
+    def callback_legs(self) -> dict[str, str]:
+        """Our originated channel id -> the callback's call id."""
+        return self.callback_calls.callback_legs
 
-    def _callback_step(self, call_id: str, trigger: str, agent_id: str | None = None) -> None:
-        callback = self.callbacks.get(call_id)
-        if callback is None:
-            return
-        try:
-            callback.life = callback.life.step(trigger)
-        except IllegalCallbackStep as exc:
-            log.warning("%s: callback %s: %s", self.tenant_id, callback.ref, exc)
-            return
-        if agent_id is not None:
-            callback.agent_id = agent_id
-            visit = self.visits.get(call_id)
-            if visit is not None:
-                visit.agent_id = agent_id
-        self._callback_changed(callback)
-
-    def _callback_result(self, call_id: str, dial_status: str) -> None:
-        """The customer leg of a callback ended: connected, or retried by the queue's rule
-        (a new visit to the queue at `due_at`, keeping the record), or failed."""
-        callback = self.callbacks.get(call_id)
-        if callback is None or callback.life.status is not CallbackStatus.DIALING:
-            return
-        result = DIAL_STATUS.get(dial_status, CallbackResult.FAILED)
-        if callback.campaign is not None:
-            self.campaigns.result(callback, str(result))
-            return
-        visit = self.visits.get(call_id)
-        if visit is not None:
-            visit.result = str(result)
-            if result is CallbackResult.ANSWERED and self.record is not None:
-                leg = self.legs.get(call_id)  # the customer answered: the talk begins
-                answered = {"channel": leg.agent_channel if leg else None}
-                self.record(
-                    DomainEvent(
-                        self.tenant_id,
-                        self.clock(),
-                        ev.CALL_ANSWERED,
-                        visit.call_id,
-                        visit.agent_id,
-                        callback.queue,
-                        answered,
-                    )
-                )
-        spec = next((q for q in self.tenant.queues if q.id == callback.queue), None)
-        retry = spec.callback_retry if spec is not None else None
-        rule = RetryRule(retry.retry_minutes, retry.max_attempts) if retry else RetryRule()
-        callback.life = callback.life.result(result, rule, self.clock(), callback.window_end)
-        self._callback_changed(callback)
-        if callback.life.status is CallbackStatus.RETRY and callback.life.due_at is not None:
-            delay = max(0.0, callback.life.due_at - self.clock())
-            asyncio.get_running_loop().call_later(delay, self._retry_callback, callback)
-        if callback.life.status in FINAL:
-            self.callbacks.pop(call_id, None)
-            self._settled(callback)
-
-    def withdraw_callback(self, ref: str, *, cancel: bool) -> bool:
-        """A supervisor takes a callback back from the router: cancelled for good, or
-        (`cancel` False) to wait in the store for a new time. Refused while it is being
-        made (an agent reserved for it, or its customer dialed); False if not held here."""
-        callback = next((c for c in self.callbacks.values() if c.ref == ref), None)
-        if callback is None:
-            return False
-        if self.router.call_state(callback.call_id) is not CallState.CALLBACK_WAITING:
-            raise RoutingError(f"callback {ref!r} is being made now: it cannot be changed")
-        self.feed(CallbackCancelled(callback.call_id), strict=True)
-        self.callbacks.pop(callback.call_id, None)
-        if cancel:
-            callback.life = callback.life.step("cancel")
-            self._callback_changed(callback)
-            self._settled(callback)
-        return True
-
-    def expire_callbacks(self, now: float) -> list[str]:
-        """The callbacks waiting in line here whose window closed before an agent could
-        make them leave the line, expired; their refs."""
-        expired = []
-        for callback in list(self.callbacks.values()):
-            end = callback.window_end
-            if callback.campaign is not None or end is None or end >= now:
-                continue
-            if callback.life.status is not CallbackStatus.PENDING:
-                continue
-            if self.router.call_state(callback.call_id) is not CallState.CALLBACK_WAITING:
-                continue
-            self.feed(CallbackCancelled(callback.call_id), strict=True)
-            self.callbacks.pop(callback.call_id, None)
-            callback.life = callback.life.step("expire")
-            self._callback_changed(callback)
-            self._settled(callback)
-            expired.append(callback.ref)
-        return expired
-
-    def _settled(self, callback: CallbackLeg) -> None:
-        self.settled_callbacks[callback.ref] = None
-        if len(self.settled_callbacks) > SETTLED_MEMORY:
-            del self.settled_callbacks[next(iter(self.settled_callbacks))]
-
-    def _window_hours(self, queue: str) -> float:
-        spec = next((q for q in self.tenant.queues if q.id == queue), None)
-        return spec.callback_window_hours if spec is not None else DEFAULT_WINDOW_HOURS
-
-    def held_callbacks(self) -> set[str]:
-        """The refs of the callbacks in the router's hands now or settled here (the store
-        may not show their settling yet)."""
-        return {c.ref for c in self.callbacks.values()} | self.settled_callbacks.keys()
-
-    def has_callback(self, ref: str) -> bool:
-        """Whether the callback `ref` is in the router's hands now, or was settled here."""
-        return ref in self.settled_callbacks or any(c.ref == ref for c in self.callbacks.values())
-
-    def take_callback(self, callback: CallbackLeg, for_agent_id: str | None = None) -> None:
-        """A stored callback that is due (scheduled by an agent, asked for on the web, or
-        left open by a restart) queues as a callback in its queue."""
-        if self.has_callback(callback.ref):
-            return
-        if callback.queue not in self.queue_ids.values():
-            raise RoutingError(f"callback {callback.ref!r}: no queue {callback.queue!r}")
-        if callback.life.status is CallbackStatus.RETRY:
-            callback.life = callback.life.step("due")
-        elif callback.life.status is not CallbackStatus.PENDING:
-            # reserved or dialing when the service stopped: that attempt is lost, not spent
-            callback.life = Callback(
-                CallbackStatus.PENDING, callback.life.attempts, None, callback.life.last_result
-            )
-        visit = self._unused(f"{callback.ref}-q{callback.life.attempts}")
-        self._queue_callback(callback, visit, for_agent_id)
-
-    def _unused(self, call_id: str) -> str:
-        """`call_id`, or a variant of it the router has not seen (a callback taken again
-        after a supervisor moved it)."""
-        candidate, n = call_id, 1
-        while True:
-            try:
-                self.router.call_state(candidate)
-            except RoutingError:
-                return candidate
-            n += 1
-            candidate = f"{call_id}.{n}"
-
-    def _retry_callback(self, callback: CallbackLeg) -> None:
-        """A retry is due: the callback queues again (a new visit) in its queue."""
-        if self.callbacks.get(callback.call_id) is not callback:
-            return  # cancelled or otherwise settled meanwhile
-        callback.life = callback.life.step("due")
-        try:
-            self._queue_callback(callback, f"{callback.ref}-r{callback.life.attempts}")
-        except RoutingError as exc:
-            log.warning("%s: callback %s not queued again: %s", self.tenant_id, callback.ref, exc)
-
-    def _queue_callback(
-        self, callback: CallbackLeg, call_id: str, for_agent_id: str | None = None
-    ) -> None:
-        """The callback, pending again, queues as a callback (a new visit `call_id`)."""
-        self.callbacks.pop(callback.call_id, None)
-        callback.call_id = call_id
-        self.callbacks[call_id] = callback
-        self._callback_changed(callback)
-        self._visit(callback, call_id, call_id, queued=False)
-        queued = CallQueued(
-            call_id,
-            callback.queue,
-            customer_id=callback.customer_id,
-            for_agent_id=for_agent_id if for_agent_id in self.extensions else None,
-            callback_number=callback.number,
-        )
-        self.feed(queued, strict=True)
+    @property
+    def settled_callbacks(self) -> dict[str, None]:
+        """Callbacks settled here lately (the store may not say so yet)."""
+        return self.callback_calls.settled_callbacks
 
     # ---- call controls (the console's) ------------------------------------
     def talking_leg(self, agent_id: str, *, caller: bool = False) -> Leg:
@@ -918,7 +637,7 @@ class AcdRunner:
             queue: str | None = None,
             **data: Any,
         ) -> None:
-            call = None if call_id is None else self.journal_id(call_id)
+            call = None if call_id is None else self.callback_calls.journal_id(call_id)
             record(DomainEvent(self.tenant_id, self._now, kind, call, agent_id, queue, data))
 
         if isinstance(event, CallQueued | CallConnected):
@@ -958,7 +677,7 @@ class AcdRunner:
                 say(ev.CALL_ROUTED_OUT, c.call_id, kind=str(c.kind), destination=c.destination)
             elif isinstance(c, CallFinished):
                 result = self.campaigns.results.pop(c.call_id, None)
-                visit = self.visits.get(c.call_id)
+                visit = self.callback_calls.visits.get(c.call_id)
                 if visit is not None:  # a callback's outbound call: how its customer leg went
                     outcome = visit.result or "cancelled"  # cancelled: never dialed
                     say(
@@ -968,7 +687,7 @@ class AcdRunner:
                         outcome=outcome,
                         direction="outbound",
                     )
-                    del self.visits[c.call_id]
+                    del self.callback_calls.visits[c.call_id]
                 elif result is None:
                     say(ev.CALL_FINISHED, c.call_id, outcome=str(c.outcome))
                 else:  # a campaign's call: how its customer leg went
@@ -981,7 +700,7 @@ class AcdRunner:
         leg = self.legs.get(call_id)
         if self.record is not None and leg is not None and leg.state == TALKING:
             kind = ev.CALL_HELD if held else ev.CALL_UNHELD
-            call = self.journal_id(call_id)
+            call = self.callback_calls.journal_id(call_id)
             self.record(DomainEvent(self.tenant_id, self.clock(), kind, call, leg.agent_id))
 
     def _arm_timer(self) -> None:
@@ -1025,7 +744,8 @@ class AcdRunner:
                 self._outbound_answered(self.outbound[event.uniqueid], event.dial_status)
                 return
             if event.uniqueid in self.callback_legs:  # the customer leg of a callback
-                self._callback_result(self.callback_legs[event.uniqueid], event.dial_status)
+                call_id = self.callback_legs[event.uniqueid]
+                self.callback_calls.callback_result(call_id, event.dial_status)
                 return
             leg = self.legs.get(self._call_of(event.uniqueid))
             if leg is not None and leg.state == RINGING and event.dial_status == "ANSWER":
@@ -1085,14 +805,7 @@ class AcdRunner:
         elif event.name == "CtiOfferResult" and self._call_of(event.uniqueid) in self.legs:
             self._on_offer_result(self.legs[self._call_of(event.uniqueid)], fields)
         elif event.name == "CtiCallbackAnswered" and event.uniqueid in self.callback_legs:
-            call_id = self.callback_legs[event.uniqueid]
-            leg = self.legs.get(call_id)
-            if leg is not None and leg.agent_id is not None:
-                leg.state = TALKING
-                leg.agent_channel = self.channel_names.get(event.uniqueid, "")
-                leg.agent_uniqueid = event.uniqueid
-                self.feed(OfferAnswered(call_id, leg.agent_id, leg.offer_id))
-                self._callback_step(call_id, "dial")
+            self.callback_calls.answered(event.uniqueid)
         elif event.name == "CtiCallbackRequest" and self._call_of(event.uniqueid) in self.legs:
             # pressed 1 in the holding loop: keep the place, release the caller
             leg = self.legs[self._call_of(event.uniqueid)]
@@ -1167,17 +880,8 @@ class AcdRunner:
         if held is not None:  # the agent hung up while the caller was on hold
             self._commands.put_nowait(_EndHold(held.call_id))
             return
-        call_id = self.callback_legs.pop(uniqueid, None)
-        if call_id is not None:
-            self.channel_names.pop(uniqueid, None)
-            leg = self.legs.pop(call_id, None)
-            if leg is None:
-                return
-            if leg.state == TALKING:
-                self.feed(CallEnded(call_id))
-            elif leg.agent_id is not None:
-                self.feed(OfferNotAnswered(call_id, leg.agent_id, leg.offer_id))
-                self._callback_step(call_id, "agent_missed")
+        if uniqueid in self.callback_legs:  # the agent's leg of a callback
+            self.callback_calls.hung_up(uniqueid)
             return
         leg = self.legs.pop(self._call_of(uniqueid), None)
         self.segments.pop(uniqueid, None)
@@ -1255,7 +959,10 @@ class AcdRunner:
         elif isinstance(command, OfferCall):
             await self._offer(command)
         elif isinstance(command, PlaceCallback):
-            await self._place_callback(command)
+            leg = Leg(
+                command.call_id, "", command.queue, CALLBACK, command.offer_id, command.agent_id
+            )
+            await self.callback_calls.place_callback(command, leg)
         elif isinstance(command, CancelOffer | ReturnToWaiting):
             await self._back_to_waiting(command.call_id)
         elif isinstance(command, RouteOut):
@@ -1346,48 +1053,12 @@ class AcdRunner:
             "Setvar", Channel=leg.channel, Variable="CTI_POSITION", Value=str(command.position)
         )
 
-    async def _place_callback(self, command: PlaceCallback) -> None:
-        self._callback_step(command.call_id, "reserve", command.agent_id)
-        channel_id = f"cb-{command.call_id}-{command.offer_id}"
-        self.legs[command.call_id] = Leg(
-            command.call_id, "", command.queue, CALLBACK, command.offer_id, command.agent_id
-        )
-        self.callback_legs[channel_id] = command.call_id
-        device = agent_device(self.settings, self.extensions[command.agent_id])
-        variables = {
-            "CTI_CALL_ID": channel_id,
-            "CTI_OFFER_ID": str(command.offer_id),
-            "CTI_TENANT": self.tenant_id,
-        }
-        label = "Callback"
-        callback = self.callbacks.get(command.call_id)
-        spec = next((q for q in self.tenant.queues if q.id == command.queue), None)
-        if spec is not None and spec.callback_retry is not None:
-            variables["CTI_DIAL_SECONDS"] = str(spec.callback_retry.ring_seconds)
-        if callback is not None and callback.campaign is not None:
-            meta = callback.campaign
-            label = meta.campaign  # the agent's phone shows the campaign and the number
-            variables["CTI_CALLER_ID"] = meta.caller_id  # what the customer sees
-            variables["CTI_DIAL_SECONDS"] = str(meta.ring_seconds)
-        await self.ami.originate(
-            device,
-            context="cti-callback",
-            exten=command.number,
-            timeout_ms=int(command.ring_timeout * 1000),
-            channel_id=channel_id,
-            caller_id=f'"{label}" <{command.number}>',
-            variables=variables,
-        )
-
     async def _back_to_waiting(self, call_id: str) -> None:
         leg = self.legs.get(call_id)
         if leg is None:
             return
         if leg.state == CALLBACK:
-            for channel_id, owner in list(self.callback_legs.items()):
-                name = self.channel_names.get(channel_id)
-                if owner == call_id and name:
-                    await self.ami.action("Hangup", Channel=name)
+            await self.callback_calls.hang_up(call_id)
             return
         if leg.state != RINGING:
             return
@@ -1418,7 +1089,4 @@ class AcdRunner:
                 leg.state, leg.agent_id, leg.offer_id = WAITING, None, None
                 self.feed(OfferNotAnswered(command.call_id, command.agent_id, command.offer_id))
         elif isinstance(command, PlaceCallback):
-            self.callback_legs.pop(f"cb-{command.call_id}-{command.offer_id}", None)
-            self.legs.pop(command.call_id, None)
-            self.feed(OfferNotAnswered(command.call_id, command.agent_id, command.offer_id))
-            self._callback_step(command.call_id, "agent_missed")
+            self.callback_calls.place_failed(command)

@@ -358,7 +358,7 @@ async def _change_callback(
     runners = getattr(getattr(request.app.state, "center", None), "runners", {})
     runner = runners.get(principal.tenant_id)
     try:
-        if runner is not None and runner.withdraw_callback(ref, cancel=at is None):
+        if runner is not None and runner.callback_calls.withdraw_callback(ref, cancel=at is None):
             if at is None:
                 await request.app.state.center.journal.flush()  # its cancelled row is written
                 return {"ref": ref, "status": "cancelled"}

@@ -4,7 +4,7 @@ Callbacks asked for in the queue are in the router's hands from the start; the o
 (promised by an agent, asked for on the web, left open when the service stopped) wait
 in the store until they are due (`cti.store.callbacks.due_callbacks`); every
 `callback_poll_seconds` the due ones the router does not hold yet are queued as
-callbacks (`AcdRunner.take_callback`): in their queue, else the promising agent's
+callbacks (`CallbackCalls.take_callback`): in their queue, else the promising agent's
 first queue, and offered to the promising agent first. Open callbacks whose window
 closed before they could be made expire: in the store, and in the ACD's line.
 """
@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callback_calls import CallbackLeg
 from acd.callback_life import Callback, CallbackResult, CallbackStatus
 from acd.errors import RoutingError
-from acd.runner import AcdRunner, CallbackLeg
+from acd.runner import AcdRunner
 from cti.config import Agent, PlatformConfig
 from cti.store.callbacks import CallbackView, due_callbacks, expire_callbacks
 
@@ -33,8 +34,8 @@ async def take_due_callbacks(
     for tenant in config.tenants:
         tid = tenant.tenant.id
         runner = runners.get(tid)
-        expired = [] if runner is None else runner.expire_callbacks(now)
-        held = set() if runner is None else runner.held_callbacks()
+        expired = [] if runner is None else runner.callback_calls.expire_callbacks(now)
+        held = set() if runner is None else runner.callback_calls.held_callbacks()
         expired += await expire_callbacks(engine, tid, now, keep=held)
         for ref in expired:
             log.info("%s: callback %s expired before it could be made", tid, ref)
@@ -48,7 +49,7 @@ async def take_due_callbacks(
                 log.warning("%s: callback %s has no queue to go through", runner.tenant_id, row.ref)
                 continue
             try:
-                runner.take_callback(
+                runner.callback_calls.take_callback(
                     _leg(row, queue), for_agent_id=row.agent_id if row.source == "agent" else None
                 )
                 taken += 1

@@ -25,10 +25,11 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callback_calls import CallbackLeg
 from acd.campaign import abandon_attempt, attempt, pick, preview, release, to_dial
 from acd.campaign_calls import Campaigned, Preview
 from acd.errors import RoutingError
-from acd.runner import AcdRunner, CallbackLeg
+from acd.runner import AcdRunner
 from cti.config import PlatformConfig
 from cti.store import campaigns as store
 

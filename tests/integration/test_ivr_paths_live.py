@@ -396,7 +396,9 @@ async def test_an_open_callback_survives_a_restart_and_a_promised_one_waits_for_
     ref, _ = await line.session(ani)
     await callback_row(line, "pending", timeout=10)
     await line.restart()  # the router forgot it; the store did not
-    await until(lambda: line.acd.has_callback(ref), timeout=5, what="taken from the store")
+    await until(
+        lambda: line.acd.callback_calls.has_callback(ref), timeout=5, what="taken from the store"
+    )
     await line.phone("1001", ring="1", talk="30")
     line.acd.login("alice")
     line.acd.ready("alice")
@@ -424,8 +426,10 @@ async def test_an_open_callback_survives_a_restart_and_a_promised_one_waits_for_
             )
         )
     await asyncio.sleep(1.5)
-    assert not line.acd.has_callback("agent-test")  # not before its time
-    await until(lambda: line.acd.has_callback("agent-test"), timeout=5, what="taken when due")
+    assert not line.acd.callback_calls.has_callback("agent-test")  # not before its time
+    await until(
+        lambda: line.acd.callback_calls.has_callback("agent-test"), timeout=5, what="taken when due"
+    )
     deadline = time.monotonic() + 25
     while True:
         rows = {r.ref: r for r in await callback_rows(line)}

@@ -55,7 +55,7 @@ async def test_a_callback_whose_window_passes_without_an_agent_expires(
     assert runner.router.call_state(held.call_id) is CallState.CALLBACK_WAITING  # no agent
     now[0] = T + 2 * HOUR + 1  # the window closed while it waited in line
     assert await take_due_callbacks(sqlite_engine, runners, example_config, now[0]) == 0
-    assert runner.callbacks == {} and asked.ref in runner.held_callbacks()
+    assert runner.callbacks == {} and asked.ref in runner.callback_calls.held_callbacks()
     assert runner.router.call_state(held.call_id) is CallState.FINISHED  # out of the line
     await journal.flush()
     [expired] = await list_callbacks(sqlite_engine, "acme", ["expired"])
@@ -99,7 +99,7 @@ async def test_a_callback_asked_for_in_the_queue_gets_the_queues_window(
     assert (row.window_start, row.window_end) == (T + 30, T + 30 + hours * HOUR)
     # still waiting in line when its window closes: expired
     now[0] = T + 30 + hours * HOUR + 1
-    assert runner.expire_callbacks(now[0]) == ["c1"]
+    assert runner.callback_calls.expire_callbacks(now[0]) == ["c1"]
     await journal.flush()
     [gone] = await list_callbacks(sqlite_engine, "acme", ["expired"])
     assert gone.ref == "c1" and gone.status == str(CallbackStatus.EXPIRED)

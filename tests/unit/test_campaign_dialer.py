@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callback_calls import CallbackLeg
 from acd.campaign_calls import Campaigned
-from acd.runner import AcdRunner, CallbackLeg
+from acd.runner import AcdRunner
 from acd.state import CallState
 from cti.campaign_dialer import dial_due
 from cti.config import PlatformConfig
