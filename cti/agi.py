@@ -19,6 +19,7 @@ from typing import Any
 from panoramisk.fast_agi import Request
 
 from cti.errors import AsteriskError
+from cti.tasks import stop_task
 
 log = logging.getLogger("cti.agi")
 
@@ -119,6 +120,7 @@ class AgiServer:
         self.routes: dict[str, Handler] = {}
         self.stats = AgiStats()
         self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[Any]] = set()  # the requests being served
 
     def route(self, script: str, handler: Handler) -> None:
         self.routes[script] = handler
@@ -131,8 +133,12 @@ class AgiServer:
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
 
     async def close(self) -> None:
+        """Stop listening and end the sessions in progress (their calls carry on in
+        Asterisk's dialplan, which falls back when the script goes away)."""
         if self._server is not None:
             self._server.close()
+            ending = (stop_task(task, grace=5.0) for task in list(self._sessions))
+            await asyncio.gather(*ending, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
 
@@ -158,7 +164,18 @@ class AgiServer:
                 self.stats.rejected += 1
                 log.error("agi: no handler for script %r", script)
                 return
-            await handler(AgiSession(Request(None, headers, reader, writer)))
+            session = asyncio.current_task()
+            if session is not None:
+                self._sessions.add(session)
+            try:
+                await handler(AgiSession(Request(None, headers, reader, writer)))
+            except asyncio.CancelledError:
+                if self._server is not None and self._server.is_serving():
+                    raise  # not ours: let it be
+                log.info("agi %s: ended, the server is closing", script)  # done, not failed
+            finally:
+                if session is not None:
+                    self._sessions.discard(session)
         except AgiHangup as exc:
             self.stats.hangups += 1
             log.info("agi %s: %s", script, exc)
