@@ -906,7 +906,7 @@ class AcdRunner:
                 if snap.channel.startswith(device + "-")
             )
             self._commands.put_nowait(_Restore(busy))
-        live = {snap.uniqueid for snap in event.channels}
+        live = event.live()  # listed, or created while the list was made
         gone = [g.uniqueid or c for c, g in self.legs.items() if (g.uniqueid or c) not in live]
         for uniqueid in gone + [u for u in self.outbound if u not in live]:
             self._on_hangup(uniqueid)

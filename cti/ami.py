@@ -26,7 +26,16 @@ from panoramisk import actions as pm_actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from cti.ami_events import AmiEvent, LinkDown, LinkUp, OtherEvent, Resynced, normalise, snapshot
+from cti.ami_events import (
+    AmiEvent,
+    ChannelCreated,
+    LinkDown,
+    LinkUp,
+    OtherEvent,
+    Resynced,
+    normalise,
+    snapshot,
+)
 from cti.errors import AmiActionError, AmiAuthError, AsteriskError
 from cti.tasks import stop_task
 
@@ -175,6 +184,7 @@ class AmiLink:
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False  # close() asked: the supervision ends
+        self._fresh: set[str] | None = None  # while a resync's list is made: new channels
         self._fatal: BaseException | None = None
         self._record = record_to.open("ab") if record_to is not None else None
 
@@ -335,6 +345,8 @@ class AmiLink:
         if event is None:
             return
         self.stats.events += 1
+        if self._fresh is not None and isinstance(event, ChannelCreated):
+            self._fresh.add(event.uniqueid)
         if isinstance(event, OtherEvent):
             self.stats.unmodelled_events += 1
             self.stats.by_event[event.name] = self.stats.by_event.get(event.name, 0) + 1
@@ -431,14 +443,20 @@ class AmiLink:
 
     async def _resync(self) -> None:
         """Emit every live channel so the call model can repair a gap."""
-        entries = await self.action_list("CoreShowChannels", timeout=self.action_timeout * 2)
+        self._fresh = set()  # channels created while the list is made (see Resynced)
+        try:
+            entries = await self.action_list(
+                "CoreShowChannels", timeout=self.action_timeout * 2
+            )
+        finally:
+            fresh, self._fresh = frozenset(self._fresh), None
         channels = []
         for entry in entries:
             try:
                 channels.append(snapshot(entry))
             except ValueError as exc:
                 self.count_malformed(str(exc))
-        self.publish(Resynced(self.clock(), tuple(channels)))
+        self.publish(Resynced(self.clock(), tuple(channels), fresh))
 
     async def _watch(self) -> str:
         """Ping until the link fails (or the link is closed); returns why it ended."""

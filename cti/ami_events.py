@@ -150,9 +150,16 @@ class ChannelSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class Resynced(AmiEvent):
-    """After a (re)connect: every channel Asterisk has live at `time`."""
+    """After a (re)connect: every channel Asterisk had live when the list was asked for.
+    `fresh`: the channels whose Newchannel arrived while the list was being made; they
+    are live whether listed or not (their creation raced the answer)."""
 
     channels: tuple[ChannelSnapshot, ...]
+    fresh: frozenset[str] = frozenset()
+
+    def live(self) -> set[str]:
+        """The uniqueids of the channels live now: listed, or fresh."""
+        return {snap.uniqueid for snap in self.channels} | self.fresh
 
 
 _UNKNOWN = ("", "<unknown>")

@@ -244,7 +244,7 @@ class CallModel:
     def _resync(self, event: Resynced) -> list[CallChange]:
         """Repair the model from the channels Asterisk says are live right now."""
         changes: list[CallChange] = []
-        live = {snap.uniqueid: snap for snap in event.channels}
+        live = event.live()
         for snap in event.channels:
             if snap.linkedid in self.ended:
                 continue

@@ -118,6 +118,20 @@ def test_resync_ends_calls_that_vanished_and_adopts_unknown_ones() -> None:
     assert set(model.calls) == {"200.0"} and model.calls["200.0"].answered_at == 50.0
 
 
+def test_resync_keeps_a_call_created_while_the_list_was_being_made() -> None:
+    """Its Newchannel arrived after CoreShowChannels was asked for: the list cannot
+    have it, and it is not gone (the link names it fresh)."""
+    model = CallModel()
+    fold(model, CALL[:4])
+    channels = {c.uniqueid for call in model.calls.values() for c in call.channels.values()}
+    assert model.apply(Resynced(50.0, (), fresh=frozenset(channels))) == []
+    assert set(model.calls) == {"100.0"}
+    lost = model.apply(Resynced(60.0, ()))  # the next list without it: gone
+    assert [(c.call_id, c.cause) for c in lost if isinstance(c, CallEnded)] == [
+        ("100.0", CAUSE_LOST)
+    ]
+
+
 def test_resync_keeps_calls_that_are_still_there() -> None:
     model = CallModel()
     fold(model, CALL[:5])
