@@ -93,7 +93,23 @@ class AsteriskProcess:
             return subprocess.CompletedProcess([], 1, "", "timeout")
 
     def freeze(self) -> None:
+        """Stop the process (SIGSTOP) and return once it is stopped: the signal is
+        delivered asynchronously, and meanwhile it could still answer a request."""
         os.kill(self.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not self._all_threads_stopped():
+            time.sleep(0.001)
+
+    def _all_threads_stopped(self) -> bool:
+        try:
+            threads = os.listdir(f"/proc/{self.pid}/task")
+            for thread in threads:
+                with open(f"/proc/{self.pid}/task/{thread}/stat") as stat:
+                    if stat.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                        return False  # the state field follows "(comm) "
+        except OSError:
+            return True  # a thread ended meanwhile, or no /proc here: as before
+        return True
 
     def thaw(self) -> None:
         os.kill(self.pid, signal.SIGCONT)
