@@ -261,9 +261,7 @@ class AcdRunner:
         self._astdb_writer: asyncio.Task[None] | None = None  # agent -> end of wrap-up (None: open)
         self._restored = False
         self.home_extensions = dict(self.extensions)  # each agent's own phone (tenant file)
-        self.devices = {
-            device_name(agent_device(settings, a.extension)): a.id for a in tenant.agents
-        }
+        self.devices = self._devices()
         self.busy_elsewhere: set[str] = set()
         self.db_family = (
             f"cti-{self.tenant_id}-agents"  # agents we set not ready for a personal call
@@ -321,15 +319,14 @@ class AcdRunner:
             if other != agent_id and at == extension and logged_in:
                 raise RoutingError(f"extension {extension!r} is in use by agent {other!r}")
         self.extensions[agent_id] = extension
-        # the phones' states follow who sits at them: this agent wins its new phone, the
-        # others (logged out) keep theirs where no one else sits
-        self.devices = {
-            device_name(agent_device(self.settings, at)): other
-            for other, at in self.extensions.items()
-            if other != agent_id
-        }
-        self.devices[device_name(agent_device(self.settings, extension))] = agent_id
+        self.devices = self._devices(first=agent_id)
         log.info("%s: agent %s sits at extension %s", self.tenant_id, agent_id, extension)
+
+    def _devices(self, first: str | None = None) -> dict[str, str]:
+        """Each phone's device -> the agent sitting at it, as `extensions` says; two at
+        one phone (one logged out): `first` wins, else the later in the tenant file."""
+        seats = sorted(self.extensions.items(), key=lambda seat: seat[0] == first)
+        return {device_name(agent_device(self.settings, at)): agent for agent, at in seats}
 
     def ready(self, agent_id: str) -> None:
         self.transfers.not_consulted(agent_id, "go ready")

@@ -38,6 +38,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSoc
 from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
+from cti.config import PlatformConfig
 from cti.errors import CtiError
 from cti.settings import Settings
 from cti.store import users
@@ -309,12 +310,13 @@ class PrincipalOut(BaseModel):
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-def _phones(config: Any, tenant_id: str) -> dict[str, str]:
+def _phones(config: PlatformConfig | None, tenant_id: str) -> dict[str, str]:
     """The tenant's phones (the extensions the Asterisk configuration has), by agent."""
-    for tenant in getattr(config, "tenants", ()):
-        if tenant.tenant.id == tenant_id:
-            return {agent.id: agent.extension for agent in tenant.agents}
-    return {}
+    try:
+        tenant = config.tenant(tenant_id) if config is not None else None
+    except KeyError:
+        return {}
+    return {agent.id: agent.extension for agent in tenant.agents} if tenant else {}
 
 
 @router.post("/login", responses={401: {}, 422: {}, 429: {}})

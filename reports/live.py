@@ -321,14 +321,20 @@ class LiveStats:
         self._waiting_in: dict[str, str] = {}  # call -> queue
         self.agents: dict[str, _AgentNow] = {}
         self.members: dict[str, frozenset[str]] = {}  # queue -> the agents serving it
+        self._queues_of: dict[str, tuple[str, ...]] = {}  # agent -> the queues they serve
 
     def serve(self, queue: str, agents: Iterable[str]) -> None:
         """`agents` serve `queue`: its figures count them by state."""
         self.members[queue] = frozenset(agents)
+        by_agent: dict[str, list[str]] = {}
+        for name, members in sorted(self.members.items()):
+            for agent in members:
+                by_agent.setdefault(agent, []).append(name)
+        self._queues_of = {agent: tuple(queues) for agent, queues in by_agent.items()}
 
-    def queues_of(self, agent: str) -> list[str]:
-        """The queues `agent` serves (see `serve`)."""
-        return sorted(q for q, members in self.members.items() if agent in members)
+    def queues_of(self, agent: str) -> tuple[str, ...]:
+        """The queues `agent` serves (see `serve`); looked up on every event."""
+        return self._queues_of.get(agent, ())
 
     # -- feeding --------------------------------------------------------------------------
 

@@ -402,7 +402,7 @@ def test_each_queue_counts_its_own_agents_by_state() -> None:
     run(live, ref, [state(DAY_START, "ann", "ready"), state(DAY_START, "bob", "not_ready")])
     run(live, ref, [state(DAY_START, "cid", "ready"), state(DAY_START, "dan", "ready")])
     run(live, ref, [state(DAY_START + 5, "cid", "logged_out")])
-    assert live.queues_of("bob") == ["sales", "support"] and live.queues_of("dan") == []
+    assert live.queues_of("bob") == ("sales", "support") and live.queues_of("dan") == ()
     assert live.queue_stats("sales", DAY_START + 9)["agents_by_state"] == {
         "not_ready": 1,
         "ready": 1,
