@@ -145,8 +145,10 @@ class DomainEvent:
 
 def next_segment(call_id: str) -> str:
     """The id of the caller's next segment after a transfer: `<call>-t<n+1>`."""
-    base, _, n = call_id.partition("-t")
-    return f"{base}-t{int(n or 0) + 1}"
+    base = segment_of(call_id)
+    if base is None:
+        return f"{call_id}-t1"
+    return f"{base}-t{int(call_id.rpartition('-t')[2]) + 1}"
 
 
 def segment_of(call_id: str) -> str | None:

@@ -120,6 +120,8 @@ def test_click_to_call_is_an_outbound_row_outside_the_queue_figures() -> None:
 def test_segment_ids() -> None:
     assert ev.next_segment("1700.5") == "1700.5-t1"
     assert ev.next_segment("1700.5-t1") == "1700.5-t2"
+    assert ev.next_segment("x-tea") == "x-tea-t1"  # one reading of the id with segment_of
+    assert ev.segment_of(ev.next_segment("x-tea-t9")) == "x-tea"
     assert ev.segment_of("1700.5-t2") == "1700.5"
     for own in ("1700.5", "web-3fa9", "x-tea", "-t1", "cmp-a-b-a1-9f3c2d"):
         assert ev.segment_of(own) is None
